@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m understudy``."""
+
+from understudy.cli import entry
+
+entry()

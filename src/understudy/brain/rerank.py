@@ -1,0 +1,195 @@
+"""A ranker learned from judgments, kept in the store, used by every search.
+
+Judgments say which items answer which queries: an evaluation's relevance
+files, or an organization's own feedback on its searches. Training runs each
+judged query through the same ``Searcher.candidates`` that search uses,
+labels each candidate item, and fits a logistic regression over the
+candidates' ``FEATURES``. The judged queries also become the ranker's
+``Feedback`` memory. While training, each query's feedback feature leaves
+that query itself out of the memory, so the weight learned for feedback is
+the weight it earns on queries it has not seen.
+
+The ranker is stored once per organization (``save_ranker``) and every
+``Searcher`` on the store loads it, as long as it was trained on vectors of
+the embedder the searcher uses.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from understudy.brain.feedback import Feedback
+from understudy.brain.search import FEATURES, Pool, QueryEmbedder, Searcher
+from understudy.records import Principal
+from understudy.store import Store
+
+__all__ = [
+    "RANKER_KIND",
+    "RANKER_OWNER",
+    "Judgment",
+    "Ranker",
+    "collect_pools",
+    "feedback_from",
+    "fit_ranker",
+    "load_ranker",
+    "save_ranker",
+    "train_ranker",
+]
+
+# The models-table row the ranker is kept in: one per organization.
+RANKER_OWNER = "*"
+RANKER_KIND = "search-ranker"
+# Inverse regularization of the logistic regression; the features are few and
+# on one scale, so the fit is not sensitive to it (0.1 to 10 measured alike).
+REGULARIZATION = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Judgment:
+    """One query and the items that answer it, with grades (above 0 means relevant)."""
+
+    query: str
+    relevant: Mapping[int, int] = field(default_factory=dict)
+
+    @property
+    def useful(self) -> tuple[int, ...]:
+        """Return the ids of the items judged relevant."""
+        return tuple(sorted(item for item, grade in self.relevant.items() if grade > 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Ranker:
+    """A linear model over search features, and the feedback memory it learned with."""
+
+    weights: Mapping[str, float]
+    bias: float = 0.0
+    model: str | None = None
+    feedback: Feedback | None = None
+
+    def score(self, features: Mapping[str, float]) -> float:
+        """Return the ranker's score (log-odds of relevance) for one candidate."""
+        return self.bias + sum(self.weights.get(n, 0.0) * v for n, v in features.items())
+
+    def fits(self, embedder: QueryEmbedder | None) -> bool:
+        """Return whether the ranker was trained on this embedder's vectors (or on none)."""
+        if self.model is None:
+            return True
+        return embedder is not None and embedder.name == self.model
+
+    def to_bytes(self) -> bytes:
+        """Return the ranker as JSON bytes."""
+        data: dict[str, Any] = {
+            "weights": dict(self.weights),
+            "bias": self.bias,
+            "model": self.model,
+            "feedback": self.feedback.as_data() if self.feedback is not None else None,
+        }
+        return json.dumps(data).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Ranker:
+        """Return the ranker ``to_bytes`` wrote."""
+        data = json.loads(blob.decode("utf-8"))
+        feedback = Feedback.from_data(data["feedback"]) if data.get("feedback") else None
+        weights = {str(k): float(v) for k, v in data["weights"].items()}
+        return cls(weights, float(data["bias"]), data.get("model"), feedback)
+
+
+def save_ranker(store: Store, ranker: Ranker, summary: Mapping[str, Any]) -> int:
+    """Keep ``ranker`` as the organization's search ranker; return its version."""
+    return store.put_model(RANKER_OWNER, RANKER_KIND, ranker.to_bytes(), dict(summary))
+
+
+def load_ranker(store: Store) -> Ranker | None:
+    """Return the organization's stored search ranker, or None if none was trained."""
+    stored = store.get_model(RANKER_OWNER, RANKER_KIND)
+    return Ranker.from_bytes(stored.blob) if stored is not None else None
+
+
+def collect_pools(
+    searcher: Searcher,
+    principal: Principal,
+    queries: Sequence[str],
+    limit: int = 10,
+    progress: Callable[[int], None] | None = None,
+) -> list[Pool]:
+    """Return each query's hybrid candidates, as search would gather them."""
+    pools = []
+    for query in queries:
+        pools.append(searcher.candidates(principal, query, limit))
+        if progress is not None:
+            progress(1)
+    return pools
+
+
+def feedback_from(
+    model: str, pools: Sequence[Pool], judgments: Sequence[Judgment]
+) -> Feedback | None:
+    """Return the feedback memory of judged queries, or None without query vectors."""
+    rows = [
+        (pool.vector, judgment.useful)
+        for pool, judgment in zip(pools, judgments, strict=True)
+        if pool.vector is not None and judgment.useful
+    ]
+    if not rows:
+        return None
+    return Feedback.build(model, [v for v, _ in rows], [items for _, items in rows])
+
+
+def fit_ranker(
+    pools: Sequence[Pool],
+    judgments: Sequence[Judgment],
+    model: str | None,
+    feedback: bool = True,
+) -> Ranker:
+    """Fit a ranker on judged queries' candidate pools (from ``collect_pools``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    memory = feedback_from(model, pools, judgments) if feedback and model else None
+    rows, labels = _training_rows(pools, judgments, memory)
+    if len(set(labels.tolist())) < 2:
+        raise ValueError(
+            "the judged queries' candidates are all relevant or all not; "
+            "a ranker needs both to learn from"
+        )
+    fitted = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit(rows, labels)
+    weights = {name: float(w) for name, w in zip(FEATURES, fitted.coef_[0], strict=True)}
+    return Ranker(weights, float(fitted.intercept_[0]), model, memory)
+
+
+def train_ranker(
+    searcher: Searcher,
+    principal: Principal,
+    judgments: Sequence[Judgment],
+    progress: Callable[[int], None] | None = None,
+) -> Ranker:
+    """Run each judged query as ``principal`` and learn a ranker from the candidates."""
+    pools = collect_pools(searcher, principal, [j.query for j in judgments], progress=progress)
+    model = searcher.embedder.name if searcher.embedder is not None else None
+    return fit_ranker(pools, judgments, model)
+
+
+def _training_rows(
+    pools: Sequence[Pool], judgments: Sequence[Judgment], memory: Feedback | None
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    rows: list[list[float]] = []
+    labels: list[int] = []
+    remembered = 0
+    for pool, judgment in zip(pools, judgments, strict=True):
+        recalled: dict[int, float] = {}
+        if memory is not None and pool.vector is not None:
+            # The memory holds the judged queries with useful items, in order.
+            own = remembered if judgment.useful else None
+            recalled = memory.scores(pool.vector, exclude=own)
+            remembered += 1 if judgment.useful else 0
+        for item_id, candidate in pool.candidates.items():
+            features = {**candidate.features, "feedback": recalled.get(item_id, 0.0)}
+            rows.append([features.get(name, 0.0) for name in FEATURES])
+            labels.append(1 if judgment.relevant.get(item_id, 0) > 0 else 0)
+    return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.int64)

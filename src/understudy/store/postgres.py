@@ -1,0 +1,294 @@
+"""The server store: PostgreSQL with tsvector full text and pgvector where present."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from understudy.errors import StoreError
+from understudy.records import Principal
+from understudy.store.base import SearchHit, Store
+from understudy.store.database import Database
+from understudy.store.items import ChunkDraft, ItemFilter
+from understudy.store.permissions import reader_filter
+from understudy.store.sources import redact_url
+
+__all__ = ["PostgresStore", "hnsw_search_width", "redact_url"]
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# pgvector's HNSW scan yields at most ``hnsw.ef_search`` rows (at most 1000)
+# and the reader filter runs on those (0.8 can keep scanning, up to
+# ``hnsw.max_scan_tuples``), so a principal who may read a small share would
+# get fewer and worse hits. Each search estimates the readable share: when a
+# scan of EF_PER_HIT * limit / share rows fits, it widens the scan to that;
+# otherwise it ranks the readable rows exactly (by score: an order the HNSW
+# index cannot serve, so PostgreSQL reads them through the readers index).
+_EF_LIMIT = 1000
+_EF_FLOOR = 100
+_EF_PER_HIT = 4.0
+_ITERATIVE_SCAN_LIMIT = 20_000
+_SAMPLED_ROWS = 20_000  # rows sampled to estimate each reader set's share
+_COUNTS_FOR_SECONDS = 60.0
+_FILTER_PROBE = 5_000  # fewer readable rows than this are ranked exactly: a few ms
+
+
+def hnsw_search_width(limit: int, allowed: float, total: float, iterative: bool) -> int | None:
+    """Return the ``hnsw.ef_search`` that finds ``limit`` readable rows, or None for exact."""
+    if allowed <= _FILTER_PROBE or total <= 0:
+        return None
+    share = min(1.0, allowed / total)
+    needed = max(_EF_FLOOR, limit, math.ceil(_EF_PER_HIT * limit / share))
+    if iterative:
+        return max(_EF_FLOOR, limit) if needed <= _ITERATIVE_SCAN_LIMIT else None
+    return needed if needed <= _EF_LIMIT else None
+
+
+@dataclass(slots=True)
+class _ReaderCounts:
+    """Estimated vectors per reader set for one model, and when they were counted."""
+
+    top: int
+    at: float
+    total: float
+    per_set: dict[int, float] = field(default_factory=dict)
+
+    def fresh(self, top: int) -> bool:
+        grown = top - self.top
+        young = time.monotonic() - self.at < _COUNTS_FOR_SECONDS
+        return grown == 0 or (young and grown < max(1_000.0, self.total * 0.05))
+
+
+class PostgresStore(Store):
+    """A store on PostgreSQL, for a deployment that serves many people."""
+
+    dialect: ClassVar[str] = "postgres"
+
+    @classmethod
+    def open(cls, url: str) -> PostgresStore:
+        """Connect to the database at ``url``."""
+        import psycopg
+        from psycopg.rows import dict_row
+
+        try:
+            connection = psycopg.connect(
+                url, autocommit=True, row_factory=dict_row, connect_timeout=10
+            )
+        except psycopg.Error as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreError(
+                f"{redact_url(url)}: cannot connect to PostgreSQL ({reason}); check "
+                "UNDERSTUDY_DATABASE_URL, or unset it to use the embedded SQLite store"
+            ) from None
+        return cls(Database(connection, "postgres", redact_url(url)))
+
+    @property
+    def has_pgvector(self) -> bool:
+        """Return whether vectors live in pgvector (HNSW) rather than in memory."""
+        return "0004_pgvector" in self.migrations()
+
+    def _pgvector_version(self) -> tuple[int, ...]:
+        cached: tuple[int, ...] | None = getattr(self, "_pgvector_release", None)
+        if cached is None:
+            version = str(
+                self.db.scalar("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+                or "0"
+            )
+            cached = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+            self._pgvector_release = cached
+        return cached
+
+    def _widen_hnsw_scan(self, ef_search: int) -> None:
+        # Before pgvector 0.8 the scan stops after ef_search rows, filtered or
+        # not; 0.8 keeps scanning until enough rows pass the reader filter.
+        if self._pgvector_version() >= (0, 8):
+            self.db.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        self.db.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+
+    def _data_version(self) -> Any:
+        return self.db.scalar("SELECT coalesce(max(id), 0) + count(*) AS v FROM chunks")
+
+    def search_text(
+        self, principal: Principal, query: str, limit: int = 20, where: ItemFilter | None = None
+    ) -> list[SearchHit]:
+        """Return chunks ranked by ``ts_rank_cd`` over tsvector, among readable ones."""
+        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+        if not words:
+            return []
+        readers = reader_filter(principal)
+        condition, params = (where or ItemFilter()).chunk_sql()
+        terms = {f"_w{n}": w for n, w in enumerate(words)}
+        tsquery = " || ".join(f"plainto_tsquery('english', :{k})" for k in terms)
+        extra = f"_q(q) AS (SELECT {tsquery})"
+        sql = f"""{readers.with_clause(extra)}
+            SELECT c.id AS id, c.item_id AS item_id, ts_rank_cd(c.tsv, _q.q, 1) AS rank,
+                ts_headline('english', c.text, _q.q,
+                    'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snippet
+            FROM chunks c, _q
+            WHERE c.tsv @@ _q.q AND {readers.condition("c.readers_id")} AND {condition}
+            ORDER BY rank DESC, c.id LIMIT :_limit"""
+        rows = self.db.rows(sql, {**readers.params, **params, **terms, "_limit": limit})
+        return [
+            SearchHit(
+                chunk_id=int(row["id"]),
+                item_id=int(row["item_id"]),
+                score=float(row["rank"]),
+                snippet=row["snippet"] or "",
+            )
+            for row in rows
+        ]
+
+    def _after_embeddings(self, model: str, digests: Sequence[str]) -> None:
+        if digests and self.has_pgvector:
+            names = {f"h{n}": d for n, d in enumerate(digests)}
+            marks = ", ".join(f":{k}" for k in names)
+            self._sync_chunk_vectors(
+                f"c.text_hash IN ({marks}) AND e.model = :m", {"m": model, **names}
+            )
+
+    def put_chunks(self, drafts: Sequence[ChunkDraft]) -> None:
+        """Store chunks, and index at once those whose text already has a vector."""
+        super().put_chunks(drafts)
+        if drafts and self.has_pgvector:
+            names = {f"i{n}": d for n, d in enumerate({d.item_id for d in drafts})}
+            marks = ", ".join(f":{k}" for k in names)
+            self._sync_chunk_vectors(f"c.item_id IN ({marks})", names)
+
+    def _sync_chunk_vectors(self, condition: str, params: dict[str, Any]) -> None:
+        rows = self.db.rows(
+            f"""SELECT c.id AS id, c.readers_id AS g, e.model AS model, e.vector AS v
+            FROM chunks c JOIN embeddings e ON e.text_hash = c.text_hash
+            WHERE {condition} AND NOT EXISTS
+                (SELECT 1 FROM chunk_vectors x WHERE x.chunk_id = c.id)""",
+            params,
+        )
+        self.db.executemany(
+            """INSERT INTO chunk_vectors (chunk_id, model, readers_id, embedding)
+            VALUES (:id, :model, :g, CAST(:v AS vector)) ON CONFLICT (chunk_id) DO NOTHING""",
+            [
+                {"id": r["id"], "model": r["model"], "g": r["g"], "v": _vector_literal(r["v"])}
+                for r in rows
+            ],
+        )
+
+    def search_vectors(
+        self,
+        principal: Principal,
+        model: str,
+        vector: NDArray[np.float32],
+        limit: int = 20,
+        where: ItemFilter | None = None,
+    ) -> list[SearchHit]:
+        """Return nearest chunks among the readable ones: HNSW scan wide enough, or exact.
+
+        Without pgvector, or when the ``vector_index`` setting names an index
+        (``exact`` or ``hnsw`` rather than ``auto``), the in-process index
+        serves, as on SQLite.
+        """
+        if not self.has_pgvector or self._index_options().choice != "auto":
+            return super().search_vectors(principal, model, vector, limit, where)
+        groups = self.allowed_reader_sets(principal)
+        total, allowed = self._readable_vectors(model, groups)
+        if where is not None and allowed >= _FILTER_PROBE:
+            allowed = min(allowed, self._filtered_vectors(principal, model, where))
+        iterative = self._pgvector_version() >= (0, 8)
+        ef_search = hnsw_search_width(limit, allowed, total, iterative)
+        hits = self._nearest(groups, model, vector, limit, where, ef_search)
+        if ef_search is not None and len(hits) < min(limit, allowed):
+            # The estimate was off and the scan ran dry: never lose hits to the filter.
+            hits = self._nearest(groups, model, vector, limit, where, None)
+        return hits
+
+    def _nearest(
+        self,
+        groups: Collection[int] | None,
+        model: str,
+        vector: NDArray[np.float32],
+        limit: int,
+        where: ItemFilter | None,
+        ef_search: int | None,
+    ) -> list[SearchHit]:
+        """Rank by HNSW (``ef_search`` given) or exactly, among the reader sets ``groups``.
+
+        The reader sets come from ``allowed_reader_sets`` and go in as one
+        array: the planner then reads the readable rows through the readers
+        index, where the permission subqueries made it score every row first.
+        """
+        condition, params = (where or ItemFilter()).chunk_sql()
+        if groups is not None:
+            condition += " AND v.readers_id = ANY(CAST(:_sets AS BIGINT[]))"
+            params["_sets"] = "{" + ",".join(str(int(g)) for g in groups) + "}"
+        literal = _vector_literal(np.asarray(vector, dtype=np.float32).tobytes())
+        distance = "v.embedding <=> CAST(:_vec AS vector)"
+        order = distance if ef_search is not None else "score DESC, v.chunk_id"
+        sql = f"""SELECT v.chunk_id AS id, c.item_id AS item_id, 1 - ({distance}) AS score
+            FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id
+            WHERE v.model = :_model AND {condition} ORDER BY {order} LIMIT :_limit"""
+        with self.db.transaction():
+            if ef_search is not None:
+                self._widen_hnsw_scan(ef_search)
+            else:
+                self.db.execute("SET LOCAL jit = off")  # compiling costs more than the sort
+            rows = self.db.rows(sql, {**params, "_vec": literal, "_model": model, "_limit": limit})
+        hits = [SearchHit(int(r["id"]), int(r["item_id"]), float(r["score"])) for r in rows]
+        return sorted(hits, key=lambda hit: (-hit.score, hit.chunk_id))
+
+    def _readable_vectors(self, model: str, groups: Collection[int] | None) -> tuple[float, float]:
+        """Return the estimated number of ``model``'s vectors, and of those in ``groups``."""
+        counts = self._reader_counts(model)
+        if groups is None:
+            return counts.total, counts.total
+        return counts.total, sum(counts.per_set.get(g, 0.0) for g in groups)
+
+    def _reader_counts(self, model: str) -> _ReaderCounts:
+        cache: dict[str, _ReaderCounts] = self.__dict__.setdefault("_vector_counts", {})
+        top = int(self.db.scalar("SELECT coalesce(max(chunk_id), 0) AS n FROM chunk_vectors"))
+        cached = cache.get(model)
+        if cached is not None and cached.fresh(top):
+            return cached
+        estimate = float(
+            self.db.scalar(
+                "SELECT reltuples FROM pg_class WHERE oid = CAST('chunk_vectors' AS regclass)"
+            )
+            or -1
+        )
+        sample = ""
+        scale = 1.0
+        if estimate > 4 * _SAMPLED_ROWS:
+            percent = 100.0 * _SAMPLED_ROWS / estimate
+            sample, scale = f"TABLESAMPLE SYSTEM ({percent:.4f}) REPEATABLE (7)", 100.0 / percent
+        rows = self.db.rows(
+            f"""SELECT readers_id AS g, count(*) AS n FROM chunk_vectors {sample}
+            WHERE model = :m GROUP BY readers_id""",
+            {"m": model},
+        )
+        per_set = {int(row["g"]): float(row["n"]) * scale for row in rows}
+        counts = _ReaderCounts(top, time.monotonic(), sum(per_set.values()), per_set)
+        cache[model] = counts
+        return counts
+
+    def _filtered_vectors(self, principal: Principal, model: str, where: ItemFilter) -> float:
+        """Return how many readable vectors match ``where``, counting up to a cap."""
+        readers = reader_filter(principal)
+        condition, params = where.chunk_sql()
+        sql = f"""{readers.with_clause()}
+            SELECT count(*) AS n FROM (SELECT 1 FROM chunk_vectors v
+                JOIN chunks c ON c.id = v.chunk_id
+                WHERE v.model = :_model AND {readers.condition("v.readers_id")} AND {condition}
+                LIMIT :_cap) AS probe"""
+        found = self.db.scalar(
+            sql, {**readers.params, **params, "_model": model, "_cap": _FILTER_PROBE}
+        )
+        return float(found or 0) if int(found or 0) < _FILTER_PROBE else math.inf
+
+
+def _vector_literal(raw: bytes) -> str:
+    values = np.frombuffer(bytes(raw), dtype=np.float32)
+    return "[" + ",".join(f"{x:.7g}" for x in values) + "]"

@@ -1,0 +1,153 @@
+"""Property tests: whatever the readers, groups and projects, a principal sees exactly
+the items it may read — by listing, counting, fetching, keyword and vector search."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from understudy.records import Group, Item, Person, Principal, Project, Source
+from understudy.store import ChunkDraft, ItemFilter, Store
+
+PEOPLE = [f"p{n}" for n in range(5)]
+GROUPS = [f"g{n}" for n in range(3)]
+PROJECTS = [f"j{n}" for n in range(2)]
+_counter = itertools.count()
+
+
+@dataclass
+class World:
+    external: set[str]
+    members: dict[str, set[str]]  # group -> people
+    parents: dict[str, set[str]]  # group -> parent groups
+    project_members: dict[str, set[str]]
+    project_groups: dict[str, set[str]]
+    readers: list[set[str]]
+    asker: list[str]
+
+
+def _subsets(pool: list[str]) -> st.SearchStrategy[set[str]]:
+    return st.sets(st.sampled_from(pool), max_size=len(pool))
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> World:
+    principals = (
+        [f"person:{p}" for p in PEOPLE]
+        + [f"group:{g}" for g in GROUPS]
+        + [f"project:{j}" for j in PROJECTS]
+        + ["group:everyone"]
+    )
+    return World(
+        external=draw(_subsets(PEOPLE)),
+        members={g: draw(_subsets(PEOPLE)) for g in GROUPS},
+        parents={g: draw(_subsets(GROUPS)) for g in GROUPS},
+        project_members={j: draw(_subsets(PEOPLE)) for j in PROJECTS},
+        project_groups={j: draw(_subsets(GROUPS)) for j in PROJECTS},
+        readers=draw(
+            st.lists(st.sets(st.sampled_from(principals), max_size=3), min_size=1, max_size=8)
+        ),
+        asker=draw(st.lists(st.sampled_from(PEOPLE), min_size=1, max_size=2, unique=True)),
+    )
+
+
+def _groups_of(world: World, person: str) -> set[str]:
+    found = {g for g, members in world.members.items() if person in members}
+    while True:
+        wider = found | {p for g in found for p in world.parents[g]}
+        if wider == found:
+            return found
+        found = wider
+
+
+def _principals(world: World, person: str) -> set[str]:
+    groups = _groups_of(world, person)
+    names = {f"person:{person}"} | {f"group:{g}" for g in groups}
+    if person not in world.external:
+        names.add("group:everyone")
+    for project in PROJECTS:
+        if person in world.project_members[project] or groups & world.project_groups[project]:
+            names.add(f"project:{project}")
+    return names
+
+
+def _load(store: Store, world: World, tag: str) -> tuple[int, list[int]]:
+    def name(x: str) -> str:
+        return f"{tag}-{x}"
+
+    def scoped(reader: str) -> str:
+        kind, _, ident = reader.partition(":")
+        return reader if ident == "everyone" else f"{kind}:{name(ident)}"
+
+    for group in GROUPS:
+        store.upsert_group(
+            Group(
+                id=name(group),
+                name=group,
+                members=tuple(name(p) for p in sorted(world.members[group])),
+                parents=tuple(name(g) for g in sorted(world.parents[group])),
+            )
+        )
+    for person in PEOPLE:
+        store.upsert_person(Person(id=name(person), name=person, external=person in world.external))
+    for project in PROJECTS:
+        store.upsert_project(
+            Project(
+                id=name(project),
+                name=project,
+                members=tuple(name(p) for p in sorted(world.project_members[project])),
+                groups=tuple(name(g) for g in sorted(world.project_groups[project])),
+            )
+        )
+    source = store.add_source(Source(kind="files", location=f"/{tag}"))
+    assert source.id is not None
+    items = [
+        Item(
+            source_id=source.id,
+            external_id=f"i{n}",
+            kind="document",
+            timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+            readers=frozenset(scoped(r) for r in readers),
+            title=f"item {n}",
+            body="quarterly secret plan",
+        )
+        for n, readers in enumerate(world.readers)
+    ]
+    ids = store.put_items(items).ids
+    store.put_chunks([ChunkDraft(i, 0, "t", f"quarterly secret plan {i}") for i in ids])
+    return source.id, ids
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(world=worlds())
+def test_every_read_path_returns_exactly_the_readable_items(store: Store, world: World) -> None:
+    tag = f"w{next(_counter)}"
+    source_id, ids = _load(store, world, tag)
+    allowed = [
+        all(set(readers) & _principals(world, person) for person in world.asker)
+        for readers in world.readers
+    ]
+    expected = {item_id for item_id, ok in zip(ids, allowed, strict=True) if ok}
+    principal = Principal.all_of(*(f"{tag}-{p}" for p in world.asker))
+    scope = ItemFilter(source_id=source_id)
+
+    listed = {i.id for i in store.list_items(principal, scope)}
+    fetched = {i.id for i in store.get_items(principal, ids)}
+    counted = sum(store.count_items(principal, scope).values())
+    searched = {h.item_id for h in store.search_text(principal, "secret plan", 100, scope)}
+    vector = np.ones(384, dtype=np.float32)
+    missing = store.chunks_missing_embeddings("perm", limit=10_000)
+    store.put_embeddings("perm", [(d, vector) for d, _ in missing])
+    nearest = {h.item_id for h in store.search_vectors(principal, "perm", vector, 100, scope)}
+    assert listed == expected
+    assert fetched == expected
+    assert counted == len(expected)
+    assert searched == expected
+    assert nearest == expected
