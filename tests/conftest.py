@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,14 +110,24 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def pgserver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start PyPI's pgserver (PostgreSQL 16 with pgvector) for this run."""
+def pgserver_url() -> Iterator[str]:
+    """Start PyPI's pgserver (PostgreSQL 16 with pgvector) for this run.
+
+    Its data lives in a folder of its own rather than under pytest's numbered
+    temporary folders: another pytest run on the machine prunes those, and
+    under root pgserver runs the server as a separate user who needs to reach
+    the folder.
+    """
     pgserver = pytest.importorskip("pgserver", reason="pgserver is not installed")
-    directory = tmp_path_factory.mktemp("pgserver")
+    directory = Path(tempfile.mkdtemp(prefix="understudy-pgserver-"))
+    directory.chmod(0o755)
     server = pgserver.get_server(str(directory), cleanup_mode="stop")
-    server.psql("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public;")
-    yield server.get_uri()
-    server.cleanup()
+    try:
+        server.psql("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public;")
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

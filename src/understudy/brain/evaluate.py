@@ -130,7 +130,7 @@ class Collection:
 def _json_lines(path: Path, skipped: dict[str, int]) -> Iterator[dict[str, Any]]:
     """Yield the objects of a JSON-lines file; count the lines that are not objects."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
     with handle:
@@ -138,8 +138,9 @@ def _json_lines(path: Path, skipped: dict[str, int]) -> Iterator[dict[str, Any]]
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+                # Decoded line by line: a line that is not UTF-8 is skipped, not fatal.
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
                 record = None
             if isinstance(record, dict) and "_id" in record:
                 yield record
@@ -151,10 +152,14 @@ def _qrels(path: Path) -> dict[str, dict[str, int]]:
     """Read a BEIR judgments file: query-id, corpus-id, score, tab-separated, with a header."""
     judged: dict[str, dict[str, int]] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_bytes().splitlines()
     except OSError as exc:
         raise InputError(f"{path}: cannot read it ({exc.strerror})") from None
-    for number, line in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}:{number}: not UTF-8 text; save the file as UTF-8") from None
         fields = line.strip().split("\t")
         if not line.strip() or (number == 1 and not fields[-1].lstrip("-").isdigit()):
             continue
@@ -345,21 +350,26 @@ def evaluate_retrieval(
         "fusion": {q: _ranked(plain, p, "hybrid") for q, p in pools.items()},
     }
     report: dict[str, Any] = {"learned_from": None}
-    if collection.split == "train" and embedder is not None:
-        with progress("cross-validating", 2 * FOLDS) as advance:
-            by_query = folds_by_query(qids)
-            runs.update(_cross_validated(plain, pools, collection.qrels, by_query, documents))
-            advance(FOLDS)
-            by_document = folds_by_document(collection.qrels)
-            strict = _cross_validated(plain, pools, collection.qrels, by_document, documents)
-            advance(FOLDS)
-        report["learned_from"] = f"train, {FOLDS}-fold cross-validation by query"
-        report["unseen_documents"] = {
-            name: retrieval_scores(run, collection.qrels) for name, run in strict.items()
-        }
-    elif collection.train_qrels and embedder is not None:
-        runs.update(_trained_on_train(store, collection, embedder, documents, pools, progress))
-        report["learned_from"] = f"qrels/train.tsv ({len(collection.train_qrels)} queries)"
+    try:
+        if collection.split == "train" and embedder is not None:
+            with progress("cross-validating", 2 * FOLDS) as advance:
+                by_query = folds_by_query(qids)
+                runs.update(_cross_validated(plain, pools, collection.qrels, by_query, documents))
+                advance(FOLDS)
+                by_document = folds_by_document(collection.qrels)
+                strict = _cross_validated(plain, pools, collection.qrels, by_document, documents)
+                advance(FOLDS)
+            report["learned_from"] = f"train, {FOLDS}-fold cross-validation by query"
+            report["unseen_documents"] = {
+                name: retrieval_scores(run, collection.qrels) for name, run in strict.items()
+            }
+        elif collection.train_qrels and embedder is not None:
+            runs.update(_trained_on_train(store, collection, embedder, documents, pools, progress))
+            report["learned_from"] = f"qrels/train.tsv ({len(collection.train_qrels)} queries)"
+    except ValueError as exc:  # fit_ranker: the judged candidates hold no relevant item
+        runs = {name: run for name, run in runs.items() if not name.startswith("ranker")}
+        train = collection.root / "qrels" / "train.tsv"
+        report = {"learned_from": None, "not_learned": f"{train}: nothing learned ({exc})"}
     return _retrieval_report(collection, documents, runs, report, started, indexed)
 
 

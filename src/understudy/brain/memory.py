@@ -108,7 +108,11 @@ def load_conversations(path: Path, chosen: Sequence[int] | None = None) -> list[
         raise InputError(f"{path}: not valid JSON ({exc}); give a LoCoMo-format file") from None
     if not isinstance(data, list):
         raise InputError(f"{path}: expected a list of conversations at the top level")
+    if not data:
+        raise InputError(f"{path}: holds no conversations; give a LoCoMo-format file")
     wanted = range(len(data)) if chosen is None else chosen
+    if not wanted:
+        raise InputError(f"{path}: no conversation chosen; it holds 0 to {len(data) - 1}")
     for index in wanted:
         if not 0 <= index < len(data):
             raise InputError(f"{path}: no conversation {index}; it holds 0 to {len(data) - 1}")
@@ -128,13 +132,17 @@ def _conversation(path: Path, index: int, raw: Any) -> Conversation:
     for number, qa in enumerate(raw.get("qa", [])):
         if not isinstance(qa, dict) or not isinstance(qa.get("question"), str):
             raise InputError(f"{where}: question {number} has no 'question' text")
-        cited = [
-            f"D{a}:{b}" for e in qa.get("evidence") or [] for a, b in _EVIDENCE.findall(str(e))
-        ]
+        evidence = qa.get("evidence") or []
+        if isinstance(evidence, str):  # one id, not in a list: still one id, not characters
+            evidence = [evidence]
+        cited = [f"D{a}:{b}" for e in evidence for a, b in _EVIDENCE.findall(str(e))]
         found = tuple(dict.fromkeys(e for e in cited if e in known))
         dropped += len(set(cited) - known)
+        category = qa.get("category") or 0
+        if not isinstance(category, int) and not str(category).isdigit():
+            raise InputError(f"{where}: question {number} has category {category!r}; use 1 to 5")
         if found:
-            questions.append(Question(qa["question"], found, int(qa.get("category") or 0)))
+            questions.append(Question(qa["question"], found, int(category)))
     name = str(raw.get("sample_id") or f"conversation-{index}")
     return Conversation(index, name, tuple(turns), tuple(questions), dropped)
 
@@ -308,11 +316,11 @@ def _rows(
     """Return each method's recalls per question; no ranker trains on its own conversation."""
     modes: dict[str, Mode] = {"keyword": "keyword", "vector": "vector", "fusion": "hybrid"}
     rows: dict[str, list[Row]] = {name: [] for name in modes}
-    learned = len(conversations) > 1 and searcher.embedder is not None
-    if learned:
+    rankers = _left_out_rankers(searcher, conversations, pools)
+    if rankers is not None:
         rows["ranker"] = []
     for n, conversation in enumerate(conversations):
-        ranker = _left_out_ranker(searcher, conversations, pools, n) if learned else None
+        ranker = rankers[n] if rankers is not None else None
         for question, pool in zip(conversation.questions, pools[n], strict=True):
             for name, mode in modes.items():
                 ranked = _ranked(searcher, pool, mode, None)
@@ -321,6 +329,18 @@ def _rows(
                 ranked = _ranked(searcher, pool, "hybrid", ranker)
                 rows["ranker"].append((n, question, _recalls(ranked, question.evidence)))
     return rows
+
+
+def _left_out_rankers(
+    searcher: Searcher, conversations: Sequence[Conversation], pools: Sequence[Sequence[Pool]]
+) -> list[Ranker] | None:
+    """Fit each conversation's ranker on the others; None if there is nothing to learn from."""
+    if len(conversations) < 2 or searcher.embedder is None:
+        return None
+    try:
+        return [_left_out_ranker(searcher, conversations, pools, n) for n in range(len(pools))]
+    except ValueError:  # fit_ranker: the other conversations' candidates hold no evidence
+        return None
 
 
 def _left_out_ranker(

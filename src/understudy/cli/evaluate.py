@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from understudy.cli.common import console, print_json, progress_bar
 from understudy.errors import InputError
+
+if TYPE_CHECKING:
+    from understudy.brain.embeddings import Embedder
+    from understudy.brain.evaluate import Progress
+    from understudy.store import Store
 
 __all__ = ["register"]
 
@@ -172,6 +180,198 @@ def _table(reports: list[dict[str, Any]]) -> None:
             _fmt(r["autonomy"]["filing_coverage_at_95"]),
         )
     console.print(table)
+
+
+@contextmanager
+def _throwaway_store(keep: Path | None) -> Iterator[Store]:
+    """Open a SQLite store in a fresh folder (``keep``, or a temporary one removed after)."""
+    from understudy.store.sqlite import SQLiteStore
+
+    with tempfile.TemporaryDirectory(prefix="understudy-eval-") as scratch:
+        home = keep or Path(scratch)
+        home.mkdir(parents=True, exist_ok=True)
+        if (home / "understudy.db").exists():
+            raise InputError(f"{home}: already holds a store; give an empty --home")
+        store = SQLiteStore.open(home / "understudy.db")
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _embedder(name: str | None) -> Embedder | None:
+    """Return the embedder named (the ``embedding_model`` setting if None); ``none`` for none."""
+    from understudy.brain.embeddings import embedder_class
+    from understudy.settings import Settings
+
+    if name == "none":
+        return None
+    settings = Settings.load()
+    return embedder_class(name or settings.text("embedding_model")).from_settings(settings)
+
+
+def _progress(as_json: bool) -> Progress:
+    @contextmanager
+    def report(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        with progress_bar(description, total=total, quiet=as_json) as bar:
+            yield bar
+
+    return report
+
+
+EMBEDDER_HELP = "Embedding model (minilm, hash, or none for keywords only); default: the setting."
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    beir: Path = typer.Option(
+        ..., "--beir", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv."
+    ),
+    split: str = typer.Option("test", "--split", help="Which qrels/SPLIT.tsv to score."),
+    embedder_name: str = typer.Option(None, "--embedder", help=EMBEDDER_HELP),
+    home: Path = typer.Option(
+        None, "--home", help="Keep the throwaway store in this empty folder (default: removed)."
+    ),
+    out: Path = typer.Option(
+        Path("understudy-eval"), "--out", help="Folder for the JSON report and the plot."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search a BEIR collection through the product's own path and score the rankings.
+
+    Prints nDCG@10, Recall@10, Recall@100 and MRR@10 for keyword, vector and
+    hybrid search. What is learned comes from training judgments only: on the
+    train split by 5-fold cross-validation, on another split from qrels/train.tsv.
+    """
+    from understudy.brain.evaluate import evaluate_retrieval, load_collection
+
+    collection = load_collection(beir, split)
+    embedder = _embedder(embedder_name)
+    with _throwaway_store(home) as store:
+        report = evaluate_retrieval(store, collection, embedder, _progress(as_json))
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"retrieval-{beir.resolve().name}-{split}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    plotted = _plot_steps(
+        {name: scores["ndcg@10"] for name, scores in report["steps"].items()},
+        f"{beir.resolve().name} ({split}, {report['n_queries']} queries): nDCG@10",
+        out / f"{stem}.png",
+    )
+    if as_json:
+        print_json(report)
+        return
+    table = Table(title=f"{beir} — {split} split, {report['n_queries']} queries")
+    table.add_column("method")
+    for measure in ("ndcg@10", "recall@10", "recall@100", "mrr@10"):
+        table.add_column(measure, justify="right")
+    for name, scores in report["steps"].items():
+        shown = f"{name} (hybrid)" if name == report["hybrid_method"] else name
+        table.add_row(shown, *(f"{scores[m]:.3f}" for m in scores))
+    console.print(table)
+    if report.get("learned_from"):
+        console.print(f"learned from: {report['learned_from']}")
+    elif report.get("not_learned"):
+        console.print(f"no ranker learned: {report['not_learned']}")
+    console.print(
+        f"JSON written to {out / (stem + '.json')}" + (f", plot to {plotted}" if plotted else "")
+    )
+
+
+@eval_app.command("memory")
+def eval_memory(
+    locomo: Path = typer.Option(..., "--locomo", help="A LoCoMo-format JSON file."),
+    conversations: str = typer.Option(
+        None, "--conversations", help="Which conversations, by number: 0,1,2 or 5-9 (default all)."
+    ),
+    embedder_name: str = typer.Option(None, "--embedder", help=EMBEDDER_HELP),
+    out: Path = typer.Option(
+        Path("understudy-eval"), "--out", help="Folder for the JSON report and the plot."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Index each conversation as one person's history and measure evidence recall.
+
+    Reports Recall@5 and Recall@10 of the evidence turns over the questions that
+    have evidence, per method and per question category. The learned ranker of a
+    conversation is trained on the other conversations' questions only.
+    """
+    from understudy.brain.memory import CATEGORIES, evaluate_memory, load_conversations
+
+    chosen = _numbers(conversations)
+    loaded = load_conversations(locomo, chosen)
+    embedder = _embedder(embedder_name)
+    with _throwaway_store(None) as store:
+        report = evaluate_memory(store, loaded, embedder, str(locomo), _progress(as_json))
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"memory-{locomo.stem}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    plotted = _plot_steps(
+        {name: scores["recall@10"] for name, scores in report["methods"].items()},
+        f"{locomo.name} ({report['n_questions']} questions): evidence Recall@10",
+        out / f"{stem}.png",
+    )
+    if as_json:
+        print_json(report)
+        return
+    table = Table(title=f"{locomo} — {report['n_questions']} questions with evidence")
+    table.add_column("method")
+    table.add_column("recall@5", justify="right")
+    table.add_column("recall@10", justify="right")
+    categories = sorted(report["by_category"], key=int)
+    for category in categories:
+        name = CATEGORIES.get(int(category), f"category {category}")
+        table.add_column(f"{name} @10", justify="right")
+    for name, scores in report["methods"].items():
+        shown = f"{name} (reported)" if name == report["method"] else name
+        cells = [f"{scores['recall@5']:.3f}", f"{scores['recall@10']:.3f}"]
+        cells += [f"{scores['by_category'][c]['recall@10']:.3f}" for c in categories]
+        table.add_row(shown, *cells)
+    console.print(table)
+    console.print(
+        f"JSON written to {out / (stem + '.json')}" + (f", plot to {plotted}" if plotted else "")
+    )
+
+
+def _numbers(text: str | None) -> list[int] | None:
+    """Parse ``0,2,5-9`` into numbers; None when not given."""
+    if not text:
+        return None
+    numbers: list[int] = []
+    for part in text.split(","):
+        bounds = part.strip().split("-")
+        try:
+            if len(bounds) == 1:
+                numbers.append(int(bounds[0]))
+            elif len(bounds) == 2:
+                numbers.extend(range(int(bounds[0]), int(bounds[1]) + 1))
+            else:
+                raise ValueError(part)
+        except ValueError:
+            raise InputError(
+                f"--conversations {text!r}: write numbers and ranges, such as 0,1 or 5-9"
+            ) from None
+    return list(dict.fromkeys(numbers))
+
+
+def _plot_steps(values: dict[str, float], title: str, path: Path) -> Path | None:
+    """Draw one bar per method; return the file, or None if nothing to draw."""
+    if not values:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 3.2))
+    names = list(values)
+    bars = axes.barh(names[::-1], [values[n] for n in names[::-1]], color="#4c72b0")
+    axes.bar_label(bars, fmt="%.3f", padding=3)
+    axes.set_xlim(0, 1)
+    axes.set_title(title, fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
 
 
 def register(app: typer.Typer) -> None:
