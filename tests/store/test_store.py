@@ -73,6 +73,29 @@ def test_reading_the_same_items_twice_adds_nothing(store: Store) -> None:
     assert store.count_items(Principal.maintenance()) == {"document": 5}
 
 
+def test_nul_characters_are_dropped_alike_on_both_backends(store: Store) -> None:
+    source = _org(store)
+    hostile = _item(
+        source,
+        1,
+        {"person:ann"},
+        external_id="doc\x00-1",
+        title="Bud\x00get",
+        body="grew\x00 by 3 percent",
+        metadata={"note\x00": ["a\x00b", {"c": "d\x00"}]},
+    )
+    first = store.put_items([hostile])
+    again = store.put_items([hostile])
+    assert (first.added, again.added, again.unchanged) == (1, 0, 1)
+    (stored,) = store.get_items(Principal.person("ann"), first.ids)
+    assert (stored.external_id, stored.title, stored.body) == (
+        "doc-1",
+        "Budget",
+        "grew by 3 percent",
+    )
+    assert stored.metadata == {"note": ["ab", {"c": "d"}]}
+
+
 def test_changed_content_becomes_a_new_version_that_supersedes(store: Store) -> None:
     source = _org(store)
     old = _item(source, 1, {"person:ann"})

@@ -19,6 +19,7 @@ conversations the window lifted evidence Recall@10 from 0.66 to 0.80.
 from __future__ import annotations
 
 import re
+from bisect import bisect
 from collections.abc import Iterator
 
 from understudy.records import Item
@@ -33,16 +34,25 @@ OVERLAP_WORDS = 30
 CONTEXT_LINES = 2
 
 _QUOTE_HEADERS = re.compile(
-    r"^(?:On .{0,200}wrote:\s*$|-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Forwarded by .*|"
+    # "On <date>, <name> wrote:" may be wrapped onto a second line (Gmail does).
+    r"^(?:On .{0,200}(?:\n.{0,200})?wrote:\s*$|"
+    r"-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Forwarded by .*|"
     r"From:\s.+\n(?:Sent|Date):\s.+|_{10,}\s*$)",
     re.IGNORECASE | re.MULTILINE,
 )
 _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+# A "word" longer than this (minified data, a blob with no spaces) is cut after
+# punctuation, so a window stays bounded: PostgreSQL refuses a tsvector over 1 MB.
+LONG_WORD = 100
+_PIECE = re.compile(rf".{{0,{LONG_WORD - 1}}}\W|.{{1,{LONG_WORD}}}", re.DOTALL)
 
 
 def email_text(body: str) -> str:
     """Return an email body without quoted history, quoted lines or signature."""
+    # Mail read from its bytes keeps CRLF line endings, which "$" does not match.
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
     cut = _QUOTE_HEADERS.search(body)
     text = body[: cut.start()] if cut else body
     signature = _SIGNATURE.search(text)
@@ -54,7 +64,9 @@ def email_text(body: str) -> str:
 
 def sections(text: str) -> list[tuple[str, str]]:
     """Return (heading, text) sections of a Markdown-like document."""
-    found = list(_HEADING.finditer(text))
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    # A "# comment" inside a fenced code block is code, not a heading.
+    found = [m for m in _HEADING.finditer(text) if bisect(fences, m.start()) % 2 == 0]
     if not found:
         return [("", text)]
     parts: list[tuple[str, str]] = []
@@ -66,8 +78,13 @@ def sections(text: str) -> list[tuple[str, str]]:
     return parts
 
 
-def _windows(text: str) -> Iterator[str]:
+def _words(text: str) -> list[str]:
     words = text.split()
+    return [p for w in words for p in (_PIECE.findall(w) if len(w) > LONG_WORD else (w,))]
+
+
+def _windows(text: str) -> Iterator[str]:
+    words = _words(text)
     if len(words) <= MAX_WORDS:
         if words:
             yield " ".join(words)

@@ -128,8 +128,13 @@ def project_pulse(
                 pulse.slipping.append(item)
             if item.timestamp >= since:
                 pulse.changed_tasks.append(item)
-    pulse.slipping.sort(key=lambda t: task_due(t) or until)
-    readable = {i.id for i in items}
+    # By day: a due date may be a naive date ("2026-03-05") or carry a time zone.
+    pulse.slipping.sort(key=lambda t: (task_due(t) or until).date())
+    # A decision points at the version it was made on, which a later edit supersedes.
+    versions = store.list_items(
+        principal, ItemFilter(project=found.id, until=until), current_only=False
+    )
+    readable = {i.id for i in versions}
     pulse.decisions = [
         d for d in store.list_decisions(since=since, until=until) if d.item_id in readable
     ]

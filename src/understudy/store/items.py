@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -169,7 +169,8 @@ class ItemTables:
             raise
         return result
 
-    def _put_batch(self, items: Sequence[Item], result: PutResult) -> None:
+    def _put_batch(self, given: Sequence[Item], result: PutResult) -> None:
+        items = [without_nul(item) for item in given]
         existing = self._existing_versions(items)
         now = now_utc()
         for item in items:
@@ -394,4 +395,50 @@ def _item(row: dict[str, Any]) -> Item:
         project=row["project"],
         attachments=tuple(Attachment(**a) for a in from_json(row["attachments"]) or ()),
         metadata=from_json(row["metadata"]) or {},
+    )
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _clean(value: Any) -> Any:
+    """Return ``value`` with NUL characters removed from every string inside it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_clean(v) for v in value)
+    return value
+
+
+def without_nul(item: Item) -> Item:
+    """Return ``item`` without NUL characters, which PostgreSQL text and JSON refuse.
+
+    Both backends store the same text, so an item hashes alike on either.
+    """
+    fields = (item.title, item.body, item.external_id, item.thread_id, item.folder, item.author)
+    attached = [(a.name, a.text) for a in item.attachments]
+    if not _has_nul([fields, attached, item.recipients, item.metadata]):
+        return item
+    return replace(
+        item,
+        title=_clean(item.title),
+        body=_clean(item.body),
+        external_id=_clean(item.external_id),
+        thread_id=_clean(item.thread_id),
+        folder=_clean(item.folder),
+        author=_clean(item.author),
+        recipients=_clean(item.recipients),
+        attachments=tuple(
+            replace(a, name=_clean(a.name), text=_clean(a.text)) for a in item.attachments
+        ),
+        metadata=_clean(item.metadata),
     )

@@ -1,0 +1,484 @@
+"""Search: keywords, meaning and both, with filters, snippets, reasons, and permissions."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from understudy.brain import chunk_pending
+from understudy.brain.embeddings import HashEmbedder, embed_pending
+from understudy.brain.search import Result, Searcher, query_terms
+from understudy.cli import main
+from understudy.cli.common import open_configured_store
+from understudy.records import Item, Person, Principal, Project, Source
+from understudy.store import ItemFilter, Store
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+ANN, BO, CY, DEE = (Principal.person(p) for p in ("ann", "bo", "cy", "dee"))
+# What "load test" finds for Ann by its words: one copy of the launch email, not both.
+LOAD_TEST = {"launch", "chat", "task", "runbook"}
+MODES = ("keyword", "vector", "hybrid")
+RUNBOOK = "\n\n".join(
+    f"# Step {n}\n\n" + " ".join(["Run the load test against staging and record the numbers."] * 20)
+    for n in range(3)
+)
+
+
+def _load(store: Store, base: datetime = T0) -> dict[int, str]:
+    """Store a small organization's items and index them; return each item id's name.
+
+    Both mailbox copies of the launch email are named "launch".
+    """
+    for person, name in (("ann", "Ann Lee"), ("bo", "Bo Park"), ("cy", "Cy Diaz")):
+        store.upsert_person(Person(id=person, name=name, emails=(f"{person}@co.example",)))
+    store.upsert_person(Person(id="dee", name="Dee Moss", emails=("dee@co.example",)))
+    store.upsert_project(Project(id="atlas", name="Atlas", members=("ann", "bo")))
+    store.upsert_project(Project(id="cobalt", name="Cobalt", members=("cy",)))
+    sources = {}
+    for kind, location, owner in (
+        ("maildir", "/mail/ann", "ann"),
+        ("maildir", "/mail/bo", "bo"),
+        ("files", "/docs", None),
+        ("slack", "/chat", None),
+        ("jira", "/tasks", None),
+        ("ics", "/calendar", None),
+    ):
+        source = store.add_source(Source(kind=kind, location=location, owner=owner))
+        assert source.id is not None
+        sources[location] = source.id
+
+    def at(days: int) -> datetime:
+        return base + timedelta(days=days)
+
+    launch: dict[str, Any] = {
+        "kind": "email",
+        "timestamp": at(1),
+        "title": "Atlas launch date",
+        "body": "The Atlas launch moves to December 16 because the load test failed twice.\n\n"
+        "On Mon, 1 Mar 2026, Ann Lee wrote:\n> What about the quarterly budget?\n",
+        "author": "bo",
+        "recipients": ("ann",),
+        "thread_id": "t-launch",
+        "project": "atlas",
+        "metadata": {"message_id": "<launch@co.example>"},
+    }
+    named = {
+        # Each mailbox holds its own copy of the same message.
+        "launch": Item(
+            source_id=sources["/mail/ann"],
+            external_id="ann-1",
+            readers=frozenset({"person:ann"}),
+            **launch,
+        ),
+        "launch-copy": Item(
+            source_id=sources["/mail/bo"],
+            external_id="bo-1",
+            readers=frozenset({"person:bo", "project:atlas"}),
+            **launch,
+        ),
+        "k8s": Item(
+            source_id=sources["/docs"],
+            external_id="k8s.md",
+            kind="document",
+            timestamp=at(2),
+            readers=frozenset({"group:everyone"}),
+            title="Kubernetes migration plan",
+            body="We move the staging cluster to Kubernetes in March. "
+            "Kubernetes nodes run in two regions.",
+            author="cy",
+            project="cobalt",
+        ),
+        "secret": Item(
+            source_id=sources["/docs"],
+            external_id="board.md",
+            kind="document",
+            timestamp=at(2),
+            readers=frozenset({"person:dee"}),
+            title="Board minutes",
+            body="The launch of Bluebird depends on the load test of the merger systems.",
+            author="dee",
+        ),
+        "chat": Item(
+            source_id=sources["/chat"],
+            external_id="c-1",
+            kind="message",
+            timestamp=at(3),
+            readers=frozenset({"project:atlas"}),
+            title="#atlas",
+            body="Load test passed on the second try",
+            author="bo",
+            project="atlas",
+            metadata={"channel": "atlas", "author_name": "Bo Park"},
+        ),
+        "task": Item(
+            source_id=sources["/tasks"],
+            external_id="ATL-7",
+            kind="task",
+            timestamp=at(4),
+            readers=frozenset({"project:atlas"}),
+            title="ATL-7 Fix load test timeouts",
+            body="Fix the load test timeouts before the launch.",
+            author="dee",
+            recipients=("bo",),
+            project="atlas",
+            metadata={"status": "open"},
+        ),
+        "runbook": Item(
+            source_id=sources["/docs"],
+            external_id="runbook.md",
+            kind="document",
+            timestamp=at(5),
+            readers=frozenset({"project:atlas"}),
+            title="Load test runbook",
+            body=RUNBOOK,
+            author="ann",
+            project="atlas",
+        ),
+        "event": Item(
+            source_id=sources["/calendar"],
+            external_id="ev-1",
+            kind="event",
+            timestamp=at(10),
+            readers=frozenset({"group:everyone"}),
+            title="Budget review",
+            body="Quarterly budget review with finance.",
+            author="ann",
+        ),
+    }
+    ids = store.put_items(list(named.values())).ids
+    chunk_pending(store)
+    embed_pending(store, HashEmbedder())
+    return {item_id: name.removesuffix("-copy") for item_id, name in zip(ids, named, strict=True)}
+
+
+@pytest.fixture
+def corpus(store: Store) -> dict[int, str]:
+    return _load(store)
+
+
+@pytest.fixture
+def searcher(store: Store, corpus: dict[int, str]) -> Searcher:
+    return Searcher(store, HashEmbedder())
+
+
+def _names(results: list[Result], corpus: dict[int, str]) -> list[str]:
+    return [corpus[r.item.id or 0] for r in results]
+
+
+def _id(corpus: dict[int, str], name: str) -> int:
+    return min(item_id for item_id, named in corpus.items() if named == name)
+
+
+# --- keyword, vector, hybrid -------------------------------------------------
+
+
+def test_keyword_search_finds_the_words_with_snippets_and_reasons(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    results = searcher.search(ANN, "load test", mode="keyword")
+    names = _names(results, corpus)
+    assert sorted(names) == sorted(LOAD_TEST)
+    for result in results:
+        assert "[load]" in result.snippet.lower(), result.snippet
+        assert result.why[0].startswith("keywords #")
+        assert "load" in result.why[0]
+        assert "test" in result.why[0]
+        assert result.keyword_rank is not None
+        assert result.vector_rank is None
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    # The quoted history of the launch email was not indexed.
+    assert _names(searcher.search(ANN, "quarterly budget", mode="keyword"), corpus) == ["event"]
+    assert searcher.search(ANN, "zeppelin", mode="keyword") == []
+    assert searcher.search(ANN, "", mode="keyword") == []
+
+
+def test_vector_search_finds_a_misspelled_topic_that_keywords_miss(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    query = "kubrenetes clustr migraton"
+    assert searcher.search(ANN, query, mode="keyword") == []
+    results = searcher.search(ANN, query, mode="vector")
+    assert _names(results, corpus)[0] == "k8s"
+    top = results[0]
+    assert top.why == (f"meaning #1: cosine {top.score:.2f}",)
+    assert top.vector_rank == 1
+    assert top.keyword_rank is None
+    # Without keyword hits the snippet is the start of the best chunk.
+    assert top.snippet.startswith("We move the staging cluster to Kubernetes")
+    hybrid = searcher.search(ANN, query)
+    assert _names(hybrid, corpus)[0] == "k8s"
+
+
+def test_vector_search_needs_an_embedder(store: Store, corpus: dict[int, str]) -> None:
+    plain = Searcher(store)
+    assert plain.search(ANN, "kubrenetes clustr migraton", mode="vector") == []
+    # Hybrid search without vectors is keyword search.
+    assert sorted(_names(plain.search(ANN, "load test"), corpus)) == sorted(LOAD_TEST)
+
+
+def test_hybrid_search_ranks_what_both_lists_find_first(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    results = searcher.search(ANN, "load test", limit=10)
+    names = _names(results, corpus)
+    assert set(names[: len(LOAD_TEST)]) == LOAD_TEST
+    assert "secret" not in names
+    top = results[0]
+    assert any(w.startswith("keywords #") for w in top.why)
+    assert any(w.startswith("meaning #") for w in top.why)
+    assert searcher.search(ANN, "load test", limit=2) == results[:2]
+
+
+def test_the_question_naming_an_author_is_a_reason(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    results = searcher.search(ANN, "what did Park say about the load test")
+    by_bo = [r for r in results if r.item.author == "bo"]
+    assert by_bo
+    assert all("the question names its author" in r.why for r in by_bo)
+    assert all("the question names its author" not in r.why for r in results if r not in by_bo)
+
+
+def test_an_unknown_mode_is_named(store: Store) -> None:
+    with pytest.raises(ValueError, match="unknown search mode 'fuzzy'"):
+        Searcher(store).search(ANN, "load test", mode="fuzzy")
+
+
+HOSTILE = [
+    '"; DROP TABLE chunks; --',
+    "NEAR(load test) OR * AND NOT",
+    "load* test^2 {title}:x",
+    "((((",
+    "'",
+    "\x00",
+    "ä" * 5000,
+    " ".join(f"word{n}" for n in range(300)),
+]
+
+
+def test_hostile_queries_return_only_readable_results(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    for query in HOSTILE:
+        for mode in MODES:
+            results = searcher.search(CY, query, mode=mode)
+            assert {corpus[r.item.id or 0] for r in results} <= {"k8s", "event"}, (query, mode)
+
+
+def test_query_terms_drop_stop_words_but_never_everything() -> None:
+    assert query_terms("What is the Atlas launch date?") == ["atlas", "launch", "date"]
+    assert query_terms("Who is it?") == ["who", "is", "it"]
+
+
+# --- one result per item and per message -------------------------------------
+
+
+def test_one_result_per_item_and_one_per_message(
+    store: Store, searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    runbook = _id(corpus, "runbook")
+    chunks = store.db.rows("SELECT id FROM chunks WHERE item_id = :i", {"i": runbook})
+    assert len(chunks) >= 3
+    for mode in MODES:
+        results = searcher.search(ANN, "load test runbook staging launch", limit=20, mode=mode)
+        names = _names(results, corpus)
+        assert len(names) == len(set(names)), (mode, names)
+        assert names.count("launch") == 1
+        assert names.count("runbook") == 1
+    # Bo may read only his own copy, and finds it.
+    bo = searcher.search(BO, "Atlas launch date", mode="keyword")
+    assert [r.item.id for r in bo][:1] == [max(i for i, n in corpus.items() if n == "launch")]
+
+
+# --- filters ------------------------------------------------------------------
+
+
+# Each filter, what "load test launch" finds under it for Ann by its words, and
+# what it finds by meaning (every readable chunk under the filter is a candidate).
+FILTERS = [
+    (ItemFilter(project="atlas"), LOAD_TEST, LOAD_TEST),
+    (ItemFilter(project="cobalt"), set(), {"k8s"}),
+    (ItemFilter(kinds=("task", "message")), {"chat", "task"}, {"chat", "task"}),
+    (ItemFilter(kinds=("email",)), {"launch"}, {"launch"}),
+    (ItemFilter(person="dee"), {"task"}, {"task"}),
+    (ItemFilter(person="bo"), {"launch", "chat", "task"}, {"launch", "chat", "task"}),
+    (
+        ItemFilter(since=T0 + timedelta(days=2), until=T0 + timedelta(days=4)),
+        {"chat"},
+        {"k8s", "chat"},
+    ),
+    (ItemFilter(since=T0 + timedelta(days=4)), {"task", "runbook"}, {"task", "runbook", "event"}),
+    (ItemFilter(until=T0 + timedelta(days=2)), {"launch"}, {"launch"}),
+    (ItemFilter(project="atlas", kinds=("document",), person="ann"), {"runbook"}, {"runbook"}),
+]
+
+
+def test_filters_restrict_every_mode(searcher: Searcher, corpus: dict[int, str]) -> None:
+    for mode in MODES:
+        for where, by_words, readable in FILTERS:
+            results = searcher.search(ANN, "load test launch", limit=20, where=where, mode=mode)
+            expected = by_words if mode == "keyword" else readable
+            assert set(_names(results, corpus)) == expected, (mode, where)
+
+
+# --- permissions --------------------------------------------------------------
+
+
+def test_search_never_returns_what_the_principal_may_not_read(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    query = "load test launch Bluebird merger board"
+    everyone = {"k8s", "event"}
+    atlas = {"launch", "chat", "task", "runbook"}
+    expected = {
+        "ann": everyone | atlas,
+        "bo": everyone | atlas,
+        "cy": everyone,
+        "dee": everyone | {"secret"},
+        "nobody": everyone,  # a person the directory does not know
+    }
+    for mode in MODES:
+
+        def found(principal: Principal, where: ItemFilter | None = None) -> set[str]:
+            results = searcher.search(principal, query, limit=50, where=where, mode=mode)  # noqa: B023
+            names = set(_names(results, corpus))
+            if "secret" not in names:
+                assert "Bluebird" not in " ".join(r.snippet for r in results)
+            return names
+
+        for person, readable in expected.items():
+            assert found(Principal.person(person)) <= readable, (mode, person)
+        if mode != "keyword":  # every readable chunk is a candidate by meaning
+            assert found(ANN) == expected["ann"]
+            assert found(DEE) == expected["dee"]
+        assert "secret" in found(DEE)
+        assert found(Principal.all_of("ann", "dee")) <= everyone
+        assert found(Principal.all_of("ann", "cy")) <= everyone
+        # A filter never widens what the principal may read.
+        assert found(CY, ItemFilter(project="atlas")) == set()
+        assert found(CY, ItemFilter(person="bo")) == set()
+    # The raw candidate lists are filtered too, before they are ranked.
+    candidates = searcher.keyword(CY, query, 100) + searcher.vector(CY, query, 100)
+    assert {corpus[hit.item_id] for hit in candidates} <= everyone
+
+
+# --- the command line ---------------------------------------------------------
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def deployment(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> dict[int, str]:
+    """Configure a store (SQLite in the home, or PostgreSQL) with the items, indexed."""
+    if request.param == "postgres":
+        monkeypatch.setenv("UNDERSTUDY_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    store = open_configured_store()
+    try:
+        # Ages: launch 18.5 days, k8s 17.5, chat 16.5, task 15.5, runbook 14.5, event 9.5.
+        corpus = _load(store, datetime.now(UTC) - timedelta(days=19, hours=12))
+    finally:
+        store.close()
+    code, out, err = _run(capsys, "index", "--json")
+    assert code == 0, err
+    assert json.loads(out)["model"] == "hash"
+    return corpus
+
+
+def _search(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, Any]]:
+    code, out, err = _run(capsys, "search", *args, "--json")
+    assert code == 0, err
+    rows: list[dict[str, Any]] = json.loads(out)
+    return rows
+
+
+def test_cli_search_prints_ranked_results_with_snippets_and_reasons(
+    capsys: pytest.CaptureFixture[str], deployment: dict[int, str]
+) -> None:
+    rows = _search(capsys, "kubrenetes clustr migraton", "--as", "ann")
+    assert rows[0]["item"] == _id(deployment, "k8s")
+    assert rows[0]["title"] == "Kubernetes migration plan"
+    assert rows[0]["kind"] == "document"
+    assert rows[0]["project"] == "cobalt"
+    assert rows[0]["why"][0].startswith("meaning #1")
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+
+    rows = _search(capsys, "load test", "--as", "ann@co.example", "--limit", "4")
+    assert {deployment[r["item"]] for r in rows} == LOAD_TEST
+    for row in rows:
+        assert "[load]" in row["snippet"].lower()
+        assert any(w.startswith("keywords #") for w in row["why"])
+        datetime.fromisoformat(row["when"])
+
+
+def test_cli_search_applies_the_filters(
+    capsys: pytest.CaptureFixture[str], deployment: dict[int, str]
+) -> None:
+    def names(*args: str) -> set[str]:
+        return {deployment[r["item"]] for r in _search(capsys, "load test", "--as", "ann", *args)}
+
+    assert names("--project", "Atlas") == {"launch", "chat", "task", "runbook"}
+    assert names("--kind", "task") == {"task"}
+    assert names("--person", "dee") == {"task"}
+    assert names("--days", "16") == {"task", "runbook", "event"}
+    assert names("--days", "12") == {"event"}
+
+
+def test_cli_search_shows_only_what_the_asker_may_read(
+    capsys: pytest.CaptureFixture[str], deployment: dict[int, str]
+) -> None:
+    assert {deployment[r["item"]] for r in _search(capsys, "load test", "--as", "cy")} <= {
+        "k8s",
+        "event",
+    }
+    dee = _search(capsys, "Bluebird merger", "--as", "dee")
+    assert deployment[dee[0]["item"]] == "secret"
+    ann = _search(capsys, "Bluebird merger", "--as", "ann")
+    assert "secret" not in {deployment[r["item"]] for r in ann}
+    assert "Bluebird" not in json.dumps(ann)
+
+
+def test_cli_search_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], deployment: dict[int, str]
+) -> None:
+    code, out, err = _run(capsys, "search", "load test", "--as", "zed", "--json")
+    assert (code, out) == (4, "")
+    assert "no person 'zed'" in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, err = _run(capsys, "search", "load test", "--as", "ann", "--kind", "memo")
+    assert (code, out) == (2, "")
+    assert "--kind 'memo'" in err
+    assert "email" in err
+
+
+def test_cli_experts_ranks_people_within_what_the_asker_may_read(
+    capsys: pytest.CaptureFixture[str], deployment: dict[int, str]
+) -> None:
+    code, out, err = _run(capsys, "experts", "load test", "--as", "ann", "--json")
+    assert code == 0, err
+    experts = json.loads(out)
+    assert {e["person"] for e in experts} >= {"ann", "bo", "dee"}
+    bo = next(e for e in experts if e["person"] == "bo")
+    assert bo["name"] == "Bo Park"
+    assert {deployment[i] for i in bo["wrote"]} == {"launch", "chat"}
+    dee = next(e for e in experts if e["person"] == "dee")
+    # Dee's board minutes are hers alone: only the task counts for Ann.
+    assert {deployment[i] for i in dee["wrote"]} == {"task"}
+    assert [e["score"] for e in experts] == sorted((e["score"] for e in experts), reverse=True)
+
+    code, out, err = _run(capsys, "experts", "load test", "--as", "cy", "--json")
+    assert code == 0, err
+    seen = json.loads(out)
+    # Cy may read none of Bo's or Dee's items, so neither is an expert to Cy.
+    assert {e["person"] for e in seen} <= {"cy", "ann"}
+    assert all(deployment[i] in {"k8s", "event"} for e in seen for i in e["wrote"])
