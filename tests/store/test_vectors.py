@@ -327,3 +327,29 @@ def test_hnsw_codes_learned_from_a_few_rows_are_relearned_as_the_index_grows(
     assert not grown.undertrained
     assert len(grown) == 126
     assert _nearest(store, "ann", _vector_of(store, vectors, ids[10]))[0] == ids[10]
+
+
+def test_pgvector_hands_a_narrow_wide_search_to_the_in_process_index(
+    pgvector_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When pgvector's scan cannot reach a small readable share of many rows, the
+    in-process index answers, with the same hits as exact ranking."""
+    from understudy.store import postgres
+
+    store = pgvector_store
+    assert isinstance(store, postgres.PostgresStore)
+    ids = _load(store, 400, tag="w")
+    missing = store.chunks_missing_embeddings("m", limit=10_000)
+    drawn = clustered(len(missing), seed=21, dim=384)
+    vectors = dict(zip([d for d, _ in missing], drawn, strict=True))
+    store.put_embeddings("m", list(vectors.items()))
+    query = _vector_of(store, vectors, ids[8])
+    exact = _nearest(store, "ann", query)
+    assert not store._vectors  # pgvector served: no in-process index yet
+    monkeypatch.setattr(postgres, "_FILTER_PROBE", 10)
+    monkeypatch.setattr(postgres, "_EF_LIMIT", 50)
+    store.vector_options = IndexOptions("auto", hnsw_above=20)
+    store.__dict__.pop("_vector_counts", None)
+    handed = _nearest(store, "ann", query)
+    assert "m" in store._vectors  # the in-process index was built and used
+    assert handed == exact

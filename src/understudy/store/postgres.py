@@ -188,6 +188,9 @@ class PostgresStore(Store):
     ) -> list[SearchHit]:
         """Return nearest chunks among the readable ones: HNSW scan wide enough, or exact.
 
+        When the scan cannot be widened enough and more readable rows than the
+        ``auto`` HNSW threshold remain, the in-process index serves instead.
+
         Without pgvector, or when the ``vector_index`` setting names an index
         (``exact`` or ``hnsw`` rather than ``auto``), the in-process index
         serves, as on SQLite.
@@ -200,6 +203,11 @@ class PostgresStore(Store):
             allowed = min(allowed, self._filtered_vectors(principal, model, where))
         iterative = self._pgvector_version() >= (0, 8)
         ef_search = hnsw_search_width(limit, allowed, total, iterative)
+        if ef_search is None and allowed > self._index_options().hnsw_above:
+            # pgvector's scan cannot reach this share (before 0.8), and ranking
+            # this many readable rows in SQL takes hundreds of milliseconds: the
+            # in-process HNSW index filters as it walks (built once, then saved).
+            return super().search_vectors(principal, model, vector, limit, where)
         hits = self._nearest(groups, model, vector, limit, where, ef_search)
         if ef_search is not None and len(hits) < min(limit, allowed):
             # The estimate was off and the scan ran dry: never lose hits to the filter.
