@@ -249,8 +249,16 @@ async def caller(
             )
             started = time.perf_counter()
             async for event in clients[owner].send_message(SendMessageRequest(message=message)):
-                if event.task.status.state != TaskState.TASK_STATE_COMPLETED:
-                    errors.append(TaskState.Name(event.task.status.state))
+                # A short answer comes back as a message, long work as a task.
+                if event.HasField("task"):
+                    if event.task.status.state != TaskState.TASK_STATE_COMPLETED:
+                        errors.append(TaskState.Name(event.task.status.state))
+                elif not event.HasField("message"):
+                    errors.append("no answer")
+                else:
+                    status = event.message.metadata.fields.get("status")
+                    if status is not None and status.string_value == "failed":
+                        errors.append("failed")
             latencies.append(time.perf_counter() - started)
 
 
