@@ -482,3 +482,43 @@ def test_cli_experts_ranks_people_within_what_the_asker_may_read(
     # Cy may read none of Bo's or Dee's items, so neither is an expert to Cy.
     assert {e["person"] for e in seen} <= {"cy", "ann"}
     assert all(deployment[i] in {"k8s", "event"} for e in seen for i in e["wrote"])
+
+
+# --- vector features of every candidate ----------------------------------------
+
+
+def test_chunk_vectors_are_returned_only_for_readable_chunks(
+    store: Store, corpus: dict[int, str]
+) -> None:
+    model = HashEmbedder().name
+    chunk_ids = [int(r["id"]) for r in store.db.rows("SELECT id FROM chunks")]
+    every = store.chunk_vectors(Principal.maintenance(), model, chunk_ids)
+    assert set(every) == set(chunk_ids)
+    secret = _id(corpus, "secret")
+    secret_chunks = {
+        c for c in chunk_ids if store.get_chunks(Principal.maintenance(), [c])[0].item_id == secret
+    }
+    assert secret_chunks
+    readable = store.chunk_vectors(ANN, model, chunk_ids)
+    assert secret_chunks.isdisjoint(readable)
+    assert set(readable) == {c.id for c in store.get_chunks(ANN, chunk_ids)}
+    assert store.chunk_vectors(ANN, "no-such-model", chunk_ids) == {}
+
+
+def test_every_candidate_gets_dense_and_prf_features(
+    searcher: Searcher, corpus: dict[int, str]
+) -> None:
+    pool = searcher.candidates(ANN, "load test staging", limit=10)
+    assert len(pool.candidates) >= 3
+    dense = [c.features["dense"] for c in pool.candidates.values()]
+    prf = [c.features["prf"] for c in pool.candidates.values()]
+    # Standardized within the pool: mean 0, and not all equal.
+    assert abs(sum(dense) / len(dense)) < 1e-6
+    assert abs(sum(prf) / len(prf)) < 1e-6
+    assert max(dense) > 0 > min(dense)
+    # A keyword-only candidate is scored by meaning too.
+    keyword_only = [c for c in pool.candidates.values() if c.vector_rank is None]
+    assert all("dense" in c.features for c in keyword_only)
+    # Without an embedder there is nothing to compare: the features stay 0.
+    plain = Searcher(searcher.store).candidates(ANN, "load test staging", limit=10)
+    assert {c.features["dense"] for c in plain.candidates.values()} == {0.0}

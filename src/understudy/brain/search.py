@@ -66,7 +66,10 @@ FEATURES = (
     "other_named",  # the query names someone, but not this item's author
     "thread",  # how strongly the other candidates of its thread match (z-score)
     "feedback",  # similarity of the query to a past query this item was judged useful for
+    "dense",  # cosine of the query to the best chunk, for every candidate (z-score in the pool)
+    "prf",  # cosine of the best chunk to the centroid of the top candidates (z-score)
 )
+PRF_DOCS = 5  # top candidates (by fusion) whose centroid the prf feature compares with
 Mode = Literal["hybrid", "keyword", "vector"]
 
 
@@ -247,6 +250,7 @@ class Searcher:
             _gather(found, hits, self.fusion.candidates, keyword=False)
         pool = Pool(query, principal, found, vector)
         self._attach_items(pool, list(found))
+        self._vector_features(pool)
         return pool
 
     def rank(
@@ -300,6 +304,41 @@ class Searcher:
             candidate.features.update(_chunk_features(candidate))
         self._name_features(pool)
         _thread_features(pool.candidates.values(), self.fusion.weights())
+
+    def _vector_features(self, pool: Pool) -> None:
+        """Set ``dense`` and ``prf`` from the candidates' stored vectors (0 without them).
+
+        ``dense`` scores keyword-only candidates by meaning too; ``prf`` is
+        pseudo-relevance feedback: likeness to what the best candidates share.
+        """
+        listed = list(pool.candidates.values())
+        for candidate in listed:
+            candidate.features["dense"] = candidate.features["prf"] = 0.0
+        if pool.vector is None or self.embedder is None or len(listed) < 2:
+            return
+        vectors = self.store.chunk_vectors(
+            pool.principal, self.embedder.name, [c.chunk_id for c in listed]
+        )
+        have = [c for c in listed if c.chunk_id in vectors]
+        if len(have) < 2:
+            return
+        weights = self.fusion.weights()
+        fused = sorted(
+            have,
+            key=lambda c: (-sum(w * c.features.get(n, 0.0) for n, w in weights.items()), c.item_id),
+        )
+        matrix = np.stack([vectors[c.chunk_id] for c in have])
+        centroid = np.stack([vectors[c.chunk_id] for c in fused[:PRF_DOCS]]).mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        for name, raw in (
+            ("dense", matrix @ np.asarray(pool.vector, dtype=np.float32)),
+            ("prf", matrix @ (centroid / norm) if norm > 0 else np.zeros(len(have))),
+        ):
+            spread = float(raw.std())
+            if spread <= 1e-9:
+                continue
+            for candidate, value in zip(have, (raw - raw.mean()) / spread, strict=True):
+                candidate.features[name] = float(value)
 
     def _name_features(self, pool: Pool) -> None:
         words = {w.lower() for w in _WORD.findall(pool.query)}

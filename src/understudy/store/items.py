@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from understudy.records import Attachment, Chunk, Item, Principal
 from understudy.store.database import Database, from_json, now_utc, parse_time
 from understudy.store.permissions import reader_filter
@@ -366,6 +369,24 @@ class ItemTables:
                     id=int(row["id"]),
                 )
         return [found[i] for i in wanted if i in found]
+
+    def chunk_vectors(
+        self, principal: Principal, model: str, chunk_ids: Sequence[int]
+    ) -> dict[int, NDArray[np.float32]]:
+        """Return ``model``'s vectors of the chunks among ``chunk_ids`` ``principal`` may read."""
+        wanted = list(dict.fromkeys(int(i) for i in chunk_ids))
+        found: dict[int, NDArray[np.float32]] = {}
+        readers = reader_filter(principal)
+        for start in range(0, len(wanted), _BATCH):
+            names = {f"c{n}": v for n, v in enumerate(wanted[start : start + _BATCH])}
+            marks = ", ".join(f":{k}" for k in names)
+            sql = f"""{readers.with_clause()}
+                SELECT c.id AS id, e.vector AS v FROM chunks c
+                JOIN embeddings e ON e.model = :_model AND e.text_hash = c.text_hash
+                WHERE c.id IN ({marks}) AND {readers.condition("c.readers_id")}"""
+            for row in self.db.rows(sql, {**readers.params, **names, "_model": model}):
+                found[int(row["id"])] = np.frombuffer(bytes(row["v"]), dtype=np.float32)
+        return found
 
 
 def _attachment_json(attachment: Attachment) -> dict[str, Any]:
