@@ -688,18 +688,32 @@ def _recall(store: Any, embedder: BagEmbedder, plan: dict[str, Any]) -> float:
 
 
 def _ef_sweep(store: Any, embedder: BagEmbedder, plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """Return recall@10 and vector latency of the in-process HNSW index at several EF_MIN."""
+    """Return recall@10 and vector latency of the in-process HNSW index at several beam
+    widths (EF_MIN, EF_PER_HIT), and of scoring every allowed row from its 8-bit codes."""
     from understudy.records import Principal
     from understudy.store import hnsw
 
     people, queries = plan["people"], plan["queries"]
     vectors = embedder.embed_batch(queries)
     asker = [Principal.person(f"p{people[n % len(people)]:03d}") for n in range(len(queries))]
-    chosen = hnsw.EF_MIN
+    chosen = (hnsw.EF_MIN, hnsw.EF_PER_HIT, hnsw.EXACT_ROWS_PER_EF)
+    settings: list[tuple[Any, float, float]] = [
+        (100, 4.0, chosen[2]),
+        (200, 4.0, chosen[2]),
+        (800, 4.0, chosen[2]),
+        (200, 16.0, chosen[2]),
+        (200, 32.0, chosen[2]),
+        ("exact on 8-bit codes", chosen[1], 1e12),
+    ]
     rows = []
-    for ef_min in (100, 200, 400, 800):
-        hnsw.EF_MIN = ef_min
-        row: dict[str, Any] = {"ef_min": ef_min, "recall_at_10": _recall(store, embedder, plan)}
+    for ef_min, per_hit, exact_rows in settings:
+        hnsw.EF_MIN = ef_min if isinstance(ef_min, int) else chosen[0]
+        hnsw.EF_PER_HIT, hnsw.EXACT_ROWS_PER_EF = per_hit, exact_rows
+        row: dict[str, Any] = {
+            "ef_min": ef_min,
+            "ef_per_hit": per_hit,
+            "recall_at_10": _recall(store, embedder, plan),
+        }
         for k in (10, 100):
             seconds = [
                 _timed(store.search_vectors, asker[n], MODEL, vectors[n], k)
@@ -708,11 +722,7 @@ def _ef_sweep(store: Any, embedder: BagEmbedder, plan: dict[str, Any]) -> list[d
             p50, p95 = percentiles(seconds)
             row[f"k{k}_ms"] = {"p50": round(p50, 2), "p95": round(p95, 2)}
         rows.append(row)
-    hnsw.EF_MIN = chosen
-    exact_rows = hnsw.EXACT_ROWS_PER_EF
-    hnsw.EXACT_ROWS_PER_EF = 1e12  # score every allowed row from its 8-bit codes
-    rows.append({"ef_min": "exact on 8-bit codes", "recall_at_10": _recall(store, embedder, plan)})
-    hnsw.EXACT_ROWS_PER_EF = exact_rows
+    hnsw.EF_MIN, hnsw.EF_PER_HIT, hnsw.EXACT_ROWS_PER_EF = chosen
     return rows
 
 
@@ -1024,7 +1034,8 @@ def table(results: dict[str, Any]) -> str:
                 lines.append(f"{backend} {size:,} {row['ef_min']}: recall@10 {row['recall_at_10']}")
                 continue
             lines.append(
-                f"{backend} {size:,} EF_MIN={row['ef_min']}: recall@10 {row['recall_at_10']:.3f}, "
+                f"{backend} {size:,} EF_MIN={row['ef_min']} EF_PER_HIT={row.get('ef_per_hit')}: "
+                f"recall@10 {row['recall_at_10']:.3f}, "
                 f"k=10 p50/p95 {row['k10_ms']['p50']}/{row['k10_ms']['p95']} ms, "
                 f"k=100 {row['k100_ms']['p50']}/{row['k100_ms']['p95']} ms"
             )

@@ -353,3 +353,12 @@ def test_pgvector_hands_a_narrow_wide_search_to_the_in_process_index(
     handed = _nearest(store, "ann", query)
     assert "m" in store._vectors  # the in-process index was built and used
     assert handed == exact
+
+
+def test_the_hnsw_beam_is_sized_for_at_least_a_hundred_hits() -> None:
+    from understudy.store.hnsw import EF_MAX, EF_MIN, search_width
+
+    # A tenth of a million rows allowed: sized for 100 hits whether 10 or 100 are wanted.
+    assert search_width(10, 100_000, 1_000_000) == search_width(100, 100_000, 1_000_000) == 4_000
+    assert search_width(10, 1_000_000, 1_000_000) == max(EF_MIN, 400)
+    assert search_width(10, 1_000, 1_000_000) == EF_MAX
