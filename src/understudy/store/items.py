@@ -373,7 +373,11 @@ class ItemTables:
     def chunk_vectors(
         self, principal: Principal, model: str, chunk_ids: Sequence[int]
     ) -> dict[int, NDArray[np.float32]]:
-        """Return ``model``'s vectors of the chunks among ``chunk_ids`` ``principal`` may read."""
+        """Return ``model``'s vectors of the chunks among ``chunk_ids`` ``principal`` may read.
+
+        ``CROSS JOIN`` keeps SQLite on the chunk ids first: it would otherwise
+        scan every vector of the model.
+        """
         wanted = list(dict.fromkeys(int(i) for i in chunk_ids))
         found: dict[int, NDArray[np.float32]] = {}
         readers = reader_filter(principal)
@@ -381,9 +385,9 @@ class ItemTables:
             names = {f"c{n}": v for n, v in enumerate(wanted[start : start + _BATCH])}
             marks = ", ".join(f":{k}" for k in names)
             sql = f"""{readers.with_clause()}
-                SELECT c.id AS id, e.vector AS v FROM chunks c
-                JOIN embeddings e ON e.model = :_model AND e.text_hash = c.text_hash
-                WHERE c.id IN ({marks}) AND {readers.condition("c.readers_id")}"""
+                SELECT c.id AS id, e.vector AS v FROM chunks c CROSS JOIN embeddings e
+                WHERE c.id IN ({marks}) AND {readers.condition("c.readers_id")}
+                    AND e.model = :_model AND e.text_hash = c.text_hash"""
             for row in self.db.rows(sql, {**readers.params, **names, "_model": model}):
                 found[int(row["id"])] = np.frombuffer(bytes(row["v"]), dtype=np.float32)
         return found
