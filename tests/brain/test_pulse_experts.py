@@ -499,3 +499,20 @@ def test_one_copy_of_a_message_counts_once(store: Store, experts_org: Org) -> No
     # The two mailbox copies are one message: Ann wrote three, not four.
     assert len(by["ann"].wrote) == 3
     assert by["ann"].score > before["ann"]
+
+
+def test_experts_keep_decisions_made_on_an_earlier_version(store: Store, experts_org: Org) -> None:
+    """Gus's task is approved by Cy, then edited: Cy still handled it."""
+    experts_org.decide("cy", "task", "approve", day(5))
+    [task] = store.get_items(Principal.maintenance(), [experts_org.ids["task"]])
+    edited = replace(task, id=None, body=task.body + " Legal signed off on the renewal.")
+    new_id = store.put_items([edited]).ids[0]
+    assert new_id != experts_org.ids["task"]
+    assert store.item_versions(ANN, new_id) == [experts_org.ids["task"], new_id]
+    chunk_pending(store)
+    embed_pending(store, HashEmbedder())
+    # Cy reads the task through group:everyone, so Cy's own decision counts.
+    cy = {e.person: e for e in find_experts(Searcher(store), Principal.person("cy"), TOPIC)}
+    assert new_id in cy["cy"].handled
+    # A principal who may read no version gets no versions.
+    assert store.item_versions(Principal.person("nobody-here"), experts_org.ids["secret"]) == []

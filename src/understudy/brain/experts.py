@@ -64,10 +64,12 @@ def find_experts(
             wrote[item.author].append(item_id)
         for recipient in set(item.recipients) - {item.author}:
             scores[recipient] += ADDRESSED * weight
-        for decision in store.list_decisions(item_id=item_id):
-            scores[decision.person] += DECIDED * weight
-            if item_id not in handled[decision.person]:
-                handled[decision.person].append(item_id)
+        # A decision points at the version it was made on; later edits keep it.
+        for version in store.item_versions(principal, item_id) or [item_id]:
+            for decision in store.list_decisions(item_id=version):
+                scores[decision.person] += DECIDED * weight
+                if item_id not in handled[decision.person]:
+                    handled[decision.person].append(item_id)
     experts: list[Expert] = []
     for person_id, score in sorted(scores.items(), key=lambda pair: -pair[1]):
         person = store.get_person(person_id)

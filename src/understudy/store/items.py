@@ -271,6 +271,20 @@ class ItemTables:
                     found[item.id] = item
         return [found[i] for i in wanted if i in found]
 
+    def item_versions(self, principal: Principal, item_id: int) -> list[int]:
+        """Return the ids of every version of ``item_id``'s thing that ``principal`` may read.
+
+        Decisions point at the version they were made on; a later edit makes a
+        new version, and this finds the earlier ones. Oldest first.
+        """
+        readers = reader_filter(principal)
+        sql = f"""{readers.with_clause()}
+            SELECT v.id AS id FROM items i CROSS JOIN items v
+            WHERE i.id = :_item AND v.source_id = i.source_id
+                AND v.external_id = i.external_id AND {readers.condition("v.readers_id")}
+            ORDER BY v.id"""
+        return [int(row["id"]) for row in self.db.rows(sql, {**readers.params, "_item": item_id})]
+
     def list_items(
         self,
         principal: Principal,
