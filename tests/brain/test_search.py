@@ -509,6 +509,7 @@ def test_every_candidate_gets_dense_and_prf_features(
     searcher: Searcher, corpus: dict[int, str]
 ) -> None:
     pool = searcher.candidates(ANN, "load test staging", limit=10)
+    searcher.add_vector_features(pool)
     assert len(pool.candidates) >= 3
     dense = [c.features["dense"] for c in pool.candidates.values()]
     prf = [c.features["prf"] for c in pool.candidates.values()]
@@ -520,5 +521,7 @@ def test_every_candidate_gets_dense_and_prf_features(
     keyword_only = [c for c in pool.candidates.values() if c.vector_rank is None]
     assert all("dense" in c.features for c in keyword_only)
     # Without an embedder there is nothing to compare: the features stay 0.
-    plain = Searcher(searcher.store).candidates(ANN, "load test staging", limit=10)
+    bare = Searcher(searcher.store)
+    plain = bare.candidates(ANN, "load test staging", limit=10)
+    bare.add_vector_features(plain)
     assert {c.features["dense"] for c in plain.candidates.values()} == {0.0}

@@ -276,7 +276,9 @@ def evaluate_memory(
         for conversation, principal in zip(conversations, principals, strict=True):
             asked = []
             for question in conversation.questions:
-                asked.append(searcher.candidates(principal, question.text, max(CUTOFFS)))
+                pool = searcher.candidates(principal, question.text, max(CUTOFFS))
+                searcher.add_vector_features(pool)  # the left-out rankers learn from them
+                asked.append(pool)
                 advance(1)
             pools.append(asked)
     rows = _rows(searcher, conversations, pools)

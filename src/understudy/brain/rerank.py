@@ -122,7 +122,9 @@ def collect_pools(
     """Return each query's hybrid candidates, as search would gather them."""
     pools = []
     for query in queries:
-        pools.append(searcher.candidates(principal, query, limit))
+        pool = searcher.candidates(principal, query, limit)
+        searcher.add_vector_features(pool)  # a ranker learns from them
+        pools.append(pool)
         if progress is not None:
             progress(1)
     return pools

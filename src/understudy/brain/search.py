@@ -168,6 +168,7 @@ class Pool:
     principal: Principal
     candidates: dict[int, Candidate]
     vector: NDArray[np.float32] | None = None
+    vector_features: bool = False  # whether ``dense`` and ``prf`` are set
 
 
 class Searcher:
@@ -250,7 +251,6 @@ class Searcher:
             _gather(found, hits, self.fusion.candidates, keyword=False)
         pool = Pool(query, principal, found, vector)
         self._attach_items(pool, list(found))
-        self._vector_features(pool)
         return pool
 
     def rank(
@@ -271,6 +271,8 @@ class Searcher:
     ) -> list[tuple[Candidate, float]]:
         """Return the best ``limit`` candidates of ``pool`` with their scores, one per message."""
         ranker = ranker or self.ranker
+        if mode == "hybrid" and ranker is not None:
+            self.add_vector_features(pool)
         candidates = pool.candidates
         if mode == "hybrid" and ranker is not None and ranker.feedback is not None:
             candidates = self._with_feedback(pool, ranker)
@@ -305,12 +307,17 @@ class Searcher:
         self._name_features(pool)
         _thread_features(pool.candidates.values(), self.fusion.weights())
 
-    def _vector_features(self, pool: Pool) -> None:
+    def add_vector_features(self, pool: Pool) -> None:
         """Set ``dense`` and ``prf`` from the candidates' stored vectors (0 without them).
 
         ``dense`` scores keyword-only candidates by meaning too; ``prf`` is
         pseudo-relevance feedback: likeness to what the best candidates share.
+        Only a learned ranker weighs them, so they are computed when one ranks
+        the pool or learns from it (one store query), not on every search.
         """
+        if pool.vector_features:
+            return
+        pool.vector_features = True
         listed = list(pool.candidates.values())
         for candidate in listed:
             candidate.features["dense"] = candidate.features["prf"] = 0.0

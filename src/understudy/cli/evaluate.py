@@ -249,13 +249,11 @@ def eval_retrieval(
     embedder = _embedder(embedder_name)
     with _throwaway_store(home) as store:
         report = evaluate_retrieval(store, collection, embedder, _progress(as_json))
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"retrieval-{beir.resolve().name}-{split}"
-    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    plotted = _plot_steps(
+    written = _save(
+        report,
+        out / f"retrieval-{beir.resolve().name}-{split}",
         {name: scores["ndcg@10"] for name, scores in report["steps"].items()},
         f"{beir.resolve().name} ({split}, {report['n_queries']} queries): nDCG@10",
-        out / f"{stem}.png",
     )
     if as_json:
         print_json(report)
@@ -272,9 +270,7 @@ def eval_retrieval(
         console.print(f"learned from: {report['learned_from']}")
     elif report.get("not_learned"):
         console.print(f"no ranker learned: {report['not_learned']}")
-    console.print(
-        f"JSON written to {out / (stem + '.json')}" + (f", plot to {plotted}" if plotted else "")
-    )
+    console.print(written)
 
 
 @eval_app.command("memory")
@@ -302,13 +298,11 @@ def eval_memory(
     embedder = _embedder(embedder_name)
     with _throwaway_store(None) as store:
         report = evaluate_memory(store, loaded, embedder, str(locomo), _progress(as_json))
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"memory-{locomo.stem}"
-    (out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    plotted = _plot_steps(
+    written = _save(
+        report,
+        out / f"memory-{locomo.stem}",
         {name: scores["recall@10"] for name, scores in report["methods"].items()},
         f"{locomo.name} ({report['n_questions']} questions): evidence Recall@10",
-        out / f"{stem}.png",
     )
     if as_json:
         print_json(report)
@@ -327,9 +321,16 @@ def eval_memory(
         cells += [f"{scores['by_category'][c]['recall@10']:.3f}" for c in categories]
         table.add_row(shown, *cells)
     console.print(table)
-    console.print(
-        f"JSON written to {out / (stem + '.json')}" + (f", plot to {plotted}" if plotted else "")
-    )
+    console.print(written)
+
+
+def _save(report: dict[str, Any], stem: Path, values: dict[str, float], title: str) -> str:
+    """Write the JSON report and a bar chart of ``values`` beside it; return where, as a line."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    path = stem.parent / f"{stem.name}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    plotted = _plot_steps(values, title, stem.parent / f"{stem.name}.png")
+    return f"JSON written to {path}" + (f", plot to {plotted}" if plotted else "")
 
 
 def _numbers(text: str | None) -> list[int] | None:
