@@ -1059,6 +1059,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", default="/tmp/understudy-bench-search")
     parser.add_argument("--keep", action="store_true", help="keep the loaded stores")
+    parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON")
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--places", help=argparse.SUPPRESS)
     parser.add_argument("--measure", help=argparse.SUPPRESS)
@@ -1090,11 +1091,12 @@ def main() -> None:
     results["total_minutes"] = round((time.perf_counter() - started) / 60, 1)
     results["embedding"] = _embedding_figures(results)
     results["target_p95_ms"] = TARGET_P95_MS
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=1) + "\n")
     RESULTS.with_name("search.partial.json").unlink(missing_ok=True)
     print(table(results))
-    print(f"\nwrote {RESULTS} in {results['total_minutes']} minutes")
+    print(f"\nwrote {output} in {results['total_minutes']} minutes")
 
 
 def _embedding_figures(results: dict[str, Any]) -> dict[str, Any]:

@@ -2,4 +2,5 @@
 
 from understudy.cli import entry
 
-entry()
+if __name__ == "__main__":  # not when a spawned server worker imports this module
+    entry()

@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.agent import acme
+from tests.agent.habits import load_habits
 from tests.agent.smtp import SMTPServer, running_smtp
 from understudy.store import Store
 from understudy.store.postgres import PostgresStore
 from understudy.store.sqlite import SQLiteStore
+from understudy.twin.model import PersonTwin
 
 
 @pytest.fixture(scope="session")
@@ -72,3 +74,13 @@ def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SMTPServer]:
 def outbox(home: Path) -> Path:
     """Return where unsent mail, invitations and tasks are written."""
     return home / "outbox"
+
+
+@pytest.fixture(scope="module")
+def ann(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, PersonTwin]]:
+    """Return a store with Ann's habits and her twin, certified to reply alone."""
+    folder = tmp_path_factory.mktemp("ann")
+    store = SQLiteStore.open(folder / "store.db")
+    twin = load_habits(store, folder / "mail")
+    yield store, twin
+    store.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.agent.acme import ask
 from tests.twin.mailboxes import (
     ANN,
     BOSS,
@@ -102,3 +103,11 @@ def mail_titled(store: Store, title: str) -> Item:
     ]
     assert len(found) == 1, f"{len(found)} emails titled {title!r}"
     return found[0]
+
+
+def draft_for(store: Store, title: str, asker: str = "ann") -> tuple[str, int]:
+    """Ask Ann's understudy to draft a reply to a mail; return the status and the action id."""
+    item = mail_titled(store, title)
+    response = ask(store, asker, "Draft a reply to this message", owner="ann", item=item.id)
+    ids = [a["id"] for a in response.actions]
+    return response.status, ids[0] if ids else 0

@@ -54,6 +54,22 @@ def test_a_colleagues_question_logs_what_was_disclosed_to_whom(org: Store) -> No
     assert "disclose" in [e.event for e in org.list_audit("ravi")]
 
 
+def test_a_request_that_fails_is_still_logged(org: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import understudy.agent.planning as planning
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("the plan broke")
+
+    monkeypatch.setattr(planning, "plan_and_run", broken)
+    last = mark(org)
+    with pytest.raises(RuntimeError, match="the plan broke"):
+        ask(org, "ravi", "When is the Atlas launch?")
+    logged = since(org, last)
+    assert [(e.event, e.actor, e.request) for e in logged] == [
+        ("request", "ravi", "When is the Atlas launch?")
+    ]
+
+
 def test_a_declined_question_discloses_nothing(org: Store) -> None:
     last = mark(org)
     ask(org, "omar", "When is the Atlas launch?")

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.agent.acme import ask, titled
-from tests.agent.habits import load_habits, mail_titled
+from tests.agent.habits import TARGET, draft_for, mail_titled
 from tests.agent.smtp import SMTPServer
 from understudy.agent import Origin, Request
 from understudy.agent.gate import grounded_targets
 from understudy.llm import FakeModelServer, Reply, ScriptedCall, get_model
 from understudy.settings import Settings
 from understudy.store import Store
-from understudy.store.sqlite import SQLiteStore
 from understudy.twin.model import PersonTwin, save_twin, train_twin
 from understudy.twin.predict import predict_item
 
@@ -121,24 +119,6 @@ def test_what_the_requester_names_is_all_the_gate_lets_through(shared_org: Store
 # --- acting alone with a real twin -------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ann(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, PersonTwin]]:
-    """Return a store with Ann's habits and her twin, certified to reply alone."""
-    folder = tmp_path_factory.mktemp("ann")
-    store = SQLiteStore.open(folder / "store.db")
-    twin = load_habits(store, folder / "mail")
-    yield store, twin
-    store.close()
-
-
-def draft_for(store: Store, title: str, asker: str = "ann") -> tuple[str, int]:
-    """Ask Ann's understudy to draft a reply to a mail; return the status and the action id."""
-    item = mail_titled(store, title)
-    response = ask(store, asker, "Draft a reply to this message", owner="ann", item=item.id)
-    ids = [a["id"] for a in response.actions]
-    return response.status, ids[0] if ids else 0
-
-
 def test_the_twin_is_certified_and_sure_of_the_newest_requests(
     ann: tuple[Store, PersonTwin],
 ) -> None:
@@ -155,7 +135,7 @@ def test_act_with_a_certified_twin_replies_alone(
     ann: tuple[Store, PersonTwin], smtp_server: SMTPServer
 ) -> None:
     store, _ = ann
-    store.put_policy("ann", {"autonomy": {"reply": "act"}})
+    store.put_policy("ann", {"autonomy": {"reply": "act"}, "precision": TARGET})
     status, action_id = draft_for(store, "Request b49")
     assert status == "answered"
     action = store.get_action(action_id)
@@ -176,7 +156,7 @@ def test_act_still_asks_when_the_twin_is_not_sure(
     ann: tuple[Store, PersonTwin], smtp_server: SMTPServer
 ) -> None:
     store, _ = ann
-    store.put_policy("ann", {"autonomy": {"reply": "act"}})
+    store.put_policy("ann", {"autonomy": {"reply": "act"}, "precision": TARGET})
     status, action_id = draft_for(store, "FYI 49")
     assert status == "queued"
     action = store.get_action(action_id)
@@ -189,7 +169,7 @@ def test_act_never_replies_outside_the_company_alone(
     ann: tuple[Store, PersonTwin], smtp_server: SMTPServer
 ) -> None:
     store, twin = ann
-    store.put_policy("ann", {"autonomy": {"reply": "act"}})
+    store.put_policy("ann", {"autonomy": {"reply": "act"}, "precision": TARGET})
     client = mail_titled(store, "Request c49")
     assert predict_item(store, twin, client).p_reply >= (twin.thresholds["reply"] or 1.0)
     status, action_id = draft_for(store, "Request c49")
@@ -215,7 +195,7 @@ def test_a_colleague_cannot_make_a_certified_twin_act(
     ann: tuple[Store, PersonTwin], smtp_server: SMTPServer
 ) -> None:
     store, _ = ann
-    store.put_policy("ann", {"autonomy": {"reply": "act", "send": "act"}})
+    store.put_policy("ann", {"autonomy": {"reply": "act", "send": "act"}, "precision": TARGET})
     before = {a.id for a in store.list_actions()}
     status, _ = draft_for(store, "Request b47", asker="bo")
     assert status == "declined"

@@ -10,7 +10,7 @@ PHRASINGS = [
     ("When is the Atlas launch?", Intent.QUESTION),
     ("Who owns the pricing page?", Intent.QUESTION),
     ("What does this email ask me to do?", Intent.QUESTION),
-    ("Summarize my inbox", Intent.QUESTION),
+    ("Summarize my inbox", Intent.INBOX),
     ("Can you send me the deck?", Intent.QUESTION),  # a question, not a command
     ("What is the status of Atlas?", Intent.STATUS),
     ("How is the hiring plan going?", Intent.STATUS),

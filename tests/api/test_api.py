@@ -111,7 +111,9 @@ def test_a_declined_question_waits_for_its_owner_to_decide(client: TestClient, d
         client.post(f"/api/approvals/{third}/edit", json={"text": "Ask Grace."}, headers=owner)
     )
     assert edited["state"] == "done"
-    assert edited["payload"]["title"] == "Ask Grace."
+    assert edited["payload"]["body"] == "Ask Grace."
+    # The asker is answered in the owner's own words, spoken by the understudy.
+    assert "Ask Grace." in edited["payload"]["answer"]["text"]
     again = client.post(f"/api/approvals/{first}/approve", headers=owner)
     assert again.status_code == 400
     assert "already done" in again.json()["error"]["message"]

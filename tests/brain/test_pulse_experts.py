@@ -182,6 +182,7 @@ def atlas(store: Store) -> Org:
             day(3 + n),
             external_id=f"chat-{n}",
             body=f"message {n}",
+            folder="atlas",  # the Slack connector files a message under its channel
             metadata={"channel": "atlas"},
         )
     org.put(items)

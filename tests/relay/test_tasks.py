@@ -81,3 +81,37 @@ def test_tasks_are_listed_newest_first_a_page_at_a_time(deployment: Deployment) 
     assert [t.id for t in run(tasks.list(ListTasksRequest(context_id="c2"), ann)).tasks] == ["t4"]
     with pytest.raises(InvalidParamsError):
         run(tasks.list(ListTasksRequest(page_token="DROP TABLE"), ann))
+
+
+def test_a_waiting_question_is_settled_only_in_its_askers_scope(deployment: Deployment) -> None:
+    from a2a.types import Message, Part, Role
+
+    from understudy.records import Action
+    from understudy.relay.a2a_tasks import waiting_task
+
+    with deployment.store() as store:
+        action = store.add_action(
+            Action("bo", "answer_question", {"question": "q?", "asker": "ann"}, "ann")
+        )
+    action_id = action.id or 0
+    asked = Message(role=Role.ROLE_USER, message_id="m1", parts=[Part(text="q?")])
+    said = Message(role=Role.ROLE_AGENT, message_id="m2", parts=[Part(text="passed on")])
+    tasks = StoreTaskStore(deployment)
+    ann, cy = _context("ann", "bo"), _context("cy", "bo")
+    run(tasks.save(waiting_task("t1", "c1", asked, said, action_id), ann))
+    # Someone else's task naming the same action is never settled from it.
+    run(tasks.save(waiting_task("t2", "c1", asked, said, action_id), cy))
+    waiting = TaskState.TASK_STATE_INPUT_REQUIRED
+    assert run(tasks.get("t1", ann)).status.state == waiting  # type: ignore[union-attr]
+    answer = {"from": "the understudy of Bo", "status": "answered", "text": "The answer."}
+    with deployment.store() as store:
+        store.update_action(action_id, "done", "bo", payload={**action.payload, "answer": answer})
+    settled = run(tasks.get("t1", ann))
+    assert settled is not None
+    assert settled.status.state == TaskState.TASK_STATE_COMPLETED
+    assert settled.status.message.parts[0].text == "The answer."
+    assert [a.name for a in settled.artifacts] == ["answer"]
+    assert [m.parts[0].text for m in settled.history] == ["q?", "passed on"]
+    assert run(tasks.get("t2", cy)).status.state == waiting  # type: ignore[union-attr]
+    listed = run(tasks.list(ListTasksRequest(status=waiting), cy))
+    assert [t.id for t in listed.tasks] == ["t2"]

@@ -132,6 +132,45 @@ def test_reads_only_return_what_the_principal_may_read(store: Store) -> None:
     assert store.get_item(Principal.person("cy"), 1) is None
 
 
+def test_item_heads_match_the_items_and_their_readers(store: Store) -> None:
+    source = _org(store)
+    result = store.put_items(
+        [
+            _item(source, 1, {"person:ann"}, author="ann", thread_id="t-1"),
+            _item(
+                source,
+                2,
+                {"group:everyone"},
+                metadata={"author_name": "Ann Lee", "message_id": "<m2@co.example>"},
+            ),
+            _item(source, 3, {"group:leadership"}, project="atlas"),
+        ]
+    )
+    first, second, third = result.ids
+    everything = [third, 999_999, first, second, first]
+    heads = store.item_heads(Principal.person("ann"), everything)
+    assert [h.id for h in heads] == [first, second]  # readable ones, in the order asked
+    items = {i.id: i for i in store.get_items(Principal.person("ann"), everything)}
+    for head in heads:
+        item = items[head.id]
+        assert (head.external_id, head.kind, head.title, head.author, head.thread_id) == (
+            item.external_id,
+            item.kind,
+            item.title,
+            item.author,
+            item.thread_id,
+        )
+        assert head.timestamp == item.timestamp
+        assert head.project == item.project
+    assert (heads[0].author_name, heads[0].message_id) == (None, None)
+    assert (heads[1].author_name, heads[1].message_id) == ("Ann Lee", "<m2@co.example>")
+    assert [h.id for h in store.item_heads(Principal.person("bo"), everything)] == [
+        third,
+        second,
+    ]
+    assert store.item_heads(Principal.person("cy"), [first]) == []
+
+
 def test_external_people_are_not_everyone(store: Store) -> None:
     source = _org(store)
     store.put_items([_item(source, 1, {"group:everyone"})])
@@ -151,6 +190,25 @@ def test_a_declared_person_keeps_items_addressed_to_their_old_mail_id(store: Sto
     assert person is not None
     assert person.id == "dee"
     assert store.find_person("DEE@co.example").name == "Dee Fox"
+
+
+def test_title_contains_is_case_blind_and_takes_wildcards_literally(store: Store) -> None:
+    source = _org(store)
+    titles = ["Atlas launch", "RE: atlas dates", "Atlas_v2 100% done", "Atlasv2 100 percent"]
+    store.put_items(
+        [_item(source, n, {"group:everyone"}, title=t) for n, t in enumerate(titles, start=1)]
+    )
+    me = Principal.person("cy")
+
+    def titled(text: str) -> list[str]:
+        found = store.list_items(me, ItemFilter(title_contains=text), newest_first=False)
+        return [i.title for i in found]
+
+    assert titled("ATLAS") == titles
+    assert titled("atlas_v2") == ["Atlas_v2 100% done"]
+    assert titled("100%") == ["Atlas_v2 100% done"]
+    assert titled("%") == ["Atlas_v2 100% done"]
+    assert titled("nothing like it") == []
 
 
 def test_item_filters(store: Store) -> None:
@@ -284,6 +342,28 @@ def test_audit_log_is_append_only(store: Store) -> None:
     with pytest.raises(Exception, match="append-only"):
         store.db.execute("DELETE FROM audit_events")
     assert [e.actor for e in store.list_audit()] == ["bo"]
+
+
+def test_audit_events_appended_together_keep_their_order(store: Store) -> None:
+    store.append_audit(AuditEvent(actor="ann", event="ask"))
+    store.append_audits(
+        [
+            AuditEvent(actor="bo", event="request", request="When?", detail={"via": "a2a"}),
+            AuditEvent(actor="bo", event="read", items_read=(3, 1)),
+            AuditEvent(actor="bo", event="disclose", items_read=(3,), disclosed_to="bo"),
+        ]
+    )
+    store.append_audits([])
+    logged = list(reversed(store.list_audit()))
+    assert [(e.actor, e.event) for e in logged] == [
+        ("ann", "ask"),
+        ("bo", "request"),
+        ("bo", "read"),
+        ("bo", "disclose"),
+    ]
+    assert logged[1].detail == {"via": "a2a"}
+    assert logged[2].items_read == (3, 1)
+    assert logged[3].disclosed_to == "bo"
 
 
 def test_directory_lists(store: Store) -> None:

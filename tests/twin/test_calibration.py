@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from understudy.twin.calibration import (
+    REPLY_PLATT_C,
     Calibrator,
     expected_calibration_error,
     reliability_bins,
@@ -89,3 +90,17 @@ def test_reliability_bins_count_every_message() -> None:
     assert all(0 <= predicted <= 1 and 0 <= observed <= 1 for predicted, observed, _ in bins)
     assert [predicted for predicted, _, _ in bins] == sorted(predicted for predicted, _, _ in bins)
     assert reliability_bins(np.zeros(0), np.zeros(0, dtype=bool)) == []
+
+
+def test_a_dozen_replies_do_not_make_platt_certain() -> None:
+    # Six replies that happen to be the six top scores: a slice this small
+    # cannot show that the top score is a sure reply, so Platt stays modest.
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=60)
+    replied = np.zeros(60, dtype=bool)
+    replied[np.argsort(-scores)[:6]] = True
+    calibrator = Calibrator.fit(scores, replied, platt_c=REPLY_PLATT_C)
+    assert calibrator.method == "platt"
+    assert calibrator(np.array([scores.max()]))[0] < 0.5
+    # Filing keeps the plain fit: its autonomy needs confident folders.
+    assert Calibrator.fit(scores, replied)(np.array([scores.max()]))[0] > 0.6

@@ -1,6 +1,7 @@
 """The approval queue: the owner approves, edits or rejects what the understudy proposed.
 
-An approved action is carried out at once. An edit or a rejection also
+An approved action is carried out at once; an approved question is answered
+to its asker (``agent/questions.py``). An edit or a rejection also
 teaches the twin: an edited reply becomes the reply the owner would write,
 a rejected reply becomes "the owner would not have replied".
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from understudy.agent.outbox import execute_action
+from understudy.agent.questions import QUESTION, answer_queued, decline_queued
 from understudy.errors import InputError, NotFound, PermissionDenied
 from understudy.records import Action, AuditEvent, Decision, Principal
 from understudy.settings import Settings
@@ -77,8 +79,8 @@ def approve(store: Store, settings: Settings, action_id: int, by: str) -> Action
         raise InputError(f"action {action_id} was decided meanwhile; run 'understudy approvals'")
     approved = store.get_action(action_id)
     _audit(store, action, "action_approved", by, {"kind": action.kind})
-    if action.kind == "answer_question":
-        return store.update_action(action_id, "done", result="the owner will answer")
+    if action.kind == QUESTION:
+        return answer_queued(store, settings, approved, by)
     done = execute_action(store, settings, approved)
     _audit(store, action, f"action_{done.state}", by, {"result": done.result})
     return done
@@ -87,7 +89,7 @@ def approve(store: Store, settings: Settings, action_id: int, by: str) -> Action
 def edit(store: Store, settings: Settings, action_id: int, by: str, text: str) -> Action:
     """Replace an action's text, approve it and carry it out; the twin learns the edit."""
     action = _waiting(store, action_id, by)
-    field = "body" if "body" in action.payload else "title"
+    field = "body" if "body" in action.payload or action.kind == QUESTION else "title"
     payload = {**action.payload, field: text}
     store.update_action(action_id, "proposed", payload=payload)
     _audit(store, action, "action_edited", by, {"field": field})
@@ -102,5 +104,9 @@ def reject(store: Store, action_id: int, by: str, reason: str = "") -> Action:
         raise InputError(f"action {action_id} was decided meanwhile; run 'understudy approvals'")
     rejected = store.update_action(action_id, "rejected", approved_by=by, result=reason)
     _audit(store, action, "action_rejected", by, {"reason": reason})
-    _correct(store, action, "ignore")
+    if action.kind == QUESTION:
+        return decline_queued(store, rejected, by)
+    if action.kind != "forward":
+        # Not forwarding an item to these people says nothing about ignoring it.
+        _correct(store, action, "ignore")
     return rejected

@@ -5,7 +5,8 @@ people the requester named themselves (in their request, or as the author
 and recipients of the item they pointed at). An action aimed anywhere else
 is blocked outright and logged — this is what stops a hostile email from
 making the understudy forward anything, even when a language model was
-persuaded to try. What passes then meets the owner's autonomy for that
+persuaded to try. A forward is blocked too unless the requester's own words
+ask to forward. What passes then meets the owner's autonomy for that
 action type: ``observe`` drops it, ``suggest`` returns it as a draft only,
 ``ask`` queues it for approval, and ``act`` carries it out when the twin's
 certified confidence clears the threshold (otherwise it is queued). Only the
@@ -15,10 +16,10 @@ owner's own requests can ever be carried out without approval.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from understudy.agent.policy import Policy
-from understudy.agent.requests import Request
+from understudy.agent.requests import Request, asks_to_forward
 from understudy.agent.tools import Proposal
 from understudy.errors import NotFound
 from understudy.records import Action, AuditEvent, Principal
@@ -77,6 +78,23 @@ def grounded_targets(store: Store, request: Request) -> set[str]:
     return allowed | _person_keys(store, request.owner) | _person_keys(store, request.asker)
 
 
+def _forward_refused(store: Store, request: Request, proposal: Proposal) -> str:
+    """Return why a forward may not even be queued, or "" when the requester asked for it.
+
+    Forwarding sends an item's content on, so only the requester's own words can ask
+    for it and name its recipients: pointing at an item does not name its sender as one
+    (the sender of a hostile item would otherwise be a target), and a pointed-at item
+    is the only one that may travel.
+    """
+    if not asks_to_forward(request.text):
+        return "the requester did not ask to forward anything"
+    if request.item_id is not None and proposal.item_id != request.item_id:
+        return "forwards another item than the one the requester pointed at"
+    named = grounded_targets(store, replace(request, item_id=None))
+    strays = [t for t in proposal.targets if t.lower() not in named]
+    return f"not named by the requester: {', '.join(strays)}" if strays else ""
+
+
 def _internal(store: Store, target: str) -> bool:
     try:
         person = store.find_person(target)
@@ -100,6 +118,10 @@ def decide(
         return _blocked(
             store, request, proposal, f"not named by the requester: {', '.join(strays)}"
         )
+    if proposal.action == "forward":
+        refused = _forward_refused(store, request, proposal)
+        if refused:
+            return _blocked(store, request, proposal, refused)
     level = policy.level(proposal.action)
     if level == "observe":
         return _record(

@@ -1,4 +1,4 @@
-"""Mail tools: predict, draft, send, reply, and create a task."""
+"""Mail tools: predict, draft, send, reply, forward, and create a task."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from typing import Any, ClassVar
 from understudy.agent.tools import Proposal, Tool, ToolContext, ToolResult, names
 from understudy.errors import NotFound
 
-__all__ = ["CreateTaskTool", "DraftReplyTool", "PredictTool", "ReplyTool", "SendMessageTool"]
+__all__ = [
+    "CreateTaskTool",
+    "DraftReplyTool",
+    "ForwardTool",
+    "PredictTool",
+    "ReplyTool",
+    "SendMessageTool",
+]
 
 
 def _item(context: ToolContext, arguments: dict[str, Any]) -> Any:
@@ -166,6 +173,53 @@ class ReplyTool(Tool):
             f"reply to {sender}",
             [item.id],
             proposal=Proposal("reply", "email", payload, (sender,), item.id),
+        )
+
+
+def _fwd(subject: str) -> str:
+    return subject if subject.lower().startswith(("fwd:", "fw:")) else f"Fwd: {subject}"
+
+
+class ForwardTool(Tool):
+    """Forward a message or document as the owner, with a note (through the gate).
+
+    The gate lets a forward through only when the requester's own words ask
+    for one and name every recipient; the item travels as it is stored, read
+    as the owner when the forward is carried out.
+    """
+
+    name: ClassVar[str] = "forward"
+    description: ClassVar[str] = "Forward a message or document to people, with an optional note."
+    side_effects: ClassVar[bool] = True
+    parameters: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "item": {"type": "integer"},
+            "to": {"type": "array", "items": {"type": "string"}},
+            "note": {"type": "string"},
+        },
+        "required": ["item", "to"],
+    }
+
+    def run(self, context: ToolContext, **arguments: Any) -> ToolResult:
+        """Return a proposal to forward the item to the people named."""
+        item = _item(context, arguments)
+        if item is None:
+            return ToolResult("no such item")
+        to = names(arguments.get("to"))
+        if not to:
+            return ToolResult(f"forward {item.title or 'this item'} to whom?", [item.id])
+        context.note_read([item.id])
+        payload = {
+            "to": to,
+            "subject": _fwd(item.title or "(no subject)"),
+            "body": str(arguments.get("note") or ""),
+            "forward_of": item.id,
+        }
+        return ToolResult(
+            f"forward {item.title!r} to {', '.join(to)}",
+            [item.id],
+            proposal=Proposal("forward", "email", payload, tuple(to), item.id),
         )
 
 

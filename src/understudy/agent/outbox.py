@@ -91,8 +91,32 @@ def _mail(store: Store, settings: Settings, action: Action) -> str:
             earlier = [_message_id(r) for r in item.metadata.get("references") or []]
             message["In-Reply-To"] = reference
             message["References"] = " ".join(dict.fromkeys([*filter(None, earlier), reference]))
-    message.set_content(str(action.payload.get("body", "")))
+    body = str(action.payload.get("body", ""))
+    if action.payload.get("forward_of"):
+        body = _forwarded(store, action, int(action.payload["forward_of"]), body)
+    message.set_content(body)
     return _send(settings, message)
+
+
+def _forwarded(store: Store, action: Action, item_id: int, note: str) -> str:
+    """Return the note followed by the forwarded item, read as the owner at sending time."""
+    item = store.get_item(Principal.person(action.owner), item_id)
+    if item is None:
+        raise DeliveryError(
+            f"item {item_id} can no longer be read by {action.owner}; nothing was forwarded"
+        )
+    meta = item.metadata
+    sender = str(meta.get("from") or item.author or "")
+    lines = ["---------- Forwarded message ----------"] + ([f"From: {sender}"] if sender else [])
+    lines.append(f"Date: {format_datetime(item.timestamp)}")
+    lines.append(f"Subject: {item.title}")
+    if meta.get("to") or item.recipients:
+        lines.append(f"To: {', '.join(map(str, meta.get('to') or item.recipients))}")
+    attached = [a.name for a in item.attachments]
+    lines += ["", item.body.rstrip()]
+    if attached:
+        lines += ["", f"Attachments (not included): {', '.join(attached)}"]
+    return (f"{note.rstrip()}\n\n" if note.strip() else "") + "\n".join(lines) + "\n"
 
 
 def _message_id(value: object) -> str:

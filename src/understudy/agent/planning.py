@@ -13,9 +13,10 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from understudy.agent.inbox import summarize_inbox
 from understudy.agent.knowledge import find_project
 from understudy.agent.registry import READ_ONLY, tools
-from understudy.agent.requests import Intent, Request
+from understudy.agent.requests import Intent, Request, asks_to_forward
 from understudy.agent.response import Response
 from understudy.agent.tools import ToolContext, ToolResult
 from understudy.llm.prompts import DATA_RULE, data_block
@@ -167,6 +168,8 @@ def _command(u: Understudy, request: Request, intent: Intent, context: ToolConte
         result = tools()["create_task"].run(
             context, title=title.strip() or text, assignee=people[0] if people else None
         )
+    elif re.match(r"^\s*(?:please\s+)?(?:forward|fwd)\b", text, re.I):
+        return _forward(u, request, intent, context)
     elif people:
         body = re.split(r"\b(?:saying|that says|:)\s*", text, maxsplit=1)
         message = body[1] if len(body) > 1 else text
@@ -178,13 +181,55 @@ def _command(u: Understudy, request: Request, intent: Intent, context: ToolConte
     return _gated(u, request, intent, result, result.text)
 
 
+_FILLER = {"the", "a", "an", "my", "our", "this", "that", "latest", "last"}
+
+
+def _named_item(u: Understudy, context: ToolContext, wanted: str) -> int | None:
+    """Return the item the owner's words name: the search hit whose title shares most words."""
+    words = set(re.findall(r"\w+", wanted.lower())) - _FILLER
+    if not words:
+        return None
+    hits = u.searcher.search(context.principal, wanted, 8, None)
+    ranked = sorted(
+        enumerate(hits),
+        key=lambda pair: (
+            -len(words & set(re.findall(r"\w+", pair[1].item.title.lower()))),
+            pair[0],
+        ),
+    )
+    return ranked[0][1].item.id if ranked else None
+
+
+def _forward(u: Understudy, request: Request, intent: Intent, context: ToolContext) -> Response:
+    """Forward what the owner points at or names to the people after "to"."""
+    text = request.text
+    noted = re.search(r"\b(?:saying|with the note)\b:?\s*", text)
+    asked, note = (text[: noted.start()], text[noted.end() :]) if noted else (text, "")
+    what, _, whom = asked.rpartition(" to ")
+    people = _named_people(u, whom) if what else []
+    if not people:
+        return u.response(
+            request, intent, "Forward it to whom? Name them after 'to'.", status="nothing"
+        )
+    wanted = re.sub(r"^\s*(?:please\s+)?(?:forward|fwd)\s+", "", what, flags=re.I)
+    item_id = request.item_id or _named_item(u, context, wanted)
+    if item_id is None:
+        return u.response(request, intent, "I could not find what to forward.", status="nothing")
+    result = tools()["forward"].run(context, item=item_id, to=people, note=note.strip())
+    return _gated(u, request, intent, result, result.text)
+
+
 _RULES = {
     Intent.QUESTION: _answer,
     Intent.STATUS: _status,
     Intent.AVAILABILITY: _availability,
     Intent.DRAFT: _draft,
     Intent.ACTION: _command,
+    Intent.INBOX: summarize_inbox,
 }
+# Intents that only read: a model serving them is offered no tool that acts, and what it
+# says is replaced by the rules' checked answer.
+READING = (Intent.QUESTION, Intent.STATUS, Intent.INBOX)
 
 
 def plan_and_run(u: Understudy, request: Request, intent: Intent, context: ToolContext) -> Response:
@@ -209,10 +254,13 @@ def _model_plan(u: Understudy, request: Request, intent: Intent, context: ToolCo
     registry = tools()
     # A colleague never reaches a tool with side effects, and a question never causes an
     # action: whatever the items the model reads say, it is not offered what could act.
-    acting = request.from_owner and intent not in (Intent.QUESTION, Intent.STATUS)
+    acting = request.from_owner and intent not in READING
     allowed = [
         n for n in registry if n in READ_ONLY or acting or (n == "predict" and request.from_owner)
     ]
+    if not asks_to_forward(request.text):
+        # Only the requester's own words can ask to forward; an item's text never can.
+        allowed = [n for n in allowed if n != "forward"]
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": _system_prompt(u, allowed)},
         {"role": "user", "content": request.text},
@@ -244,7 +292,7 @@ def _model_plan(u: Understudy, request: Request, intent: Intent, context: ToolCo
             messages.append(
                 {"role": "tool", "tool_call_id": call.id, "content": data_block("tool", output)}
             )
-    if intent in (Intent.QUESTION, Intent.STATUS) or not request.from_owner:
+    if intent in READING or not request.from_owner:
         # A colleague never gets the model's own words: only checked, cited answers, free/busy
         # times, or a decline (the same as without a model).
         response = _RULES[intent](u, request, intent, context)

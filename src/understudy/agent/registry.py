@@ -9,6 +9,7 @@ from understudy.agent.knowledge import AskTool, ExpertsTool, QueryDataTool, Sear
 from understudy.agent.messaging import (
     CreateTaskTool,
     DraftReplyTool,
+    ForwardTool,
     PredictTool,
     ReplyTool,
     SendMessageTool,
@@ -29,6 +30,7 @@ BUILTIN_TOOLS: tuple[type[Tool], ...] = (
     DraftReplyTool,
     SendMessageTool,
     ReplyTool,
+    ForwardTool,
     ProposeMeetingTool,
     CreateTaskTool,
 )

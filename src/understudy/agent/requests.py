@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Intent", "Origin", "Request", "recognize_intent"]
+__all__ = ["Intent", "Origin", "Request", "asks_to_forward", "recognize_intent"]
 
 
 class Origin(StrEnum):
@@ -30,6 +30,7 @@ class Intent(StrEnum):
     AVAILABILITY = "availability"
     DRAFT = "draft"
     ACTION = "action"
+    INBOX = "inbox"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,18 @@ _RULES: tuple[tuple[Intent, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        Intent.INBOX,
+        re.compile(
+            r"\b(?:summari[sz]e|summary of|go through|triage|catch me up on)\b.{0,20}"
+            r"\b(?:inbox|my (?:new |unread )?(?:mail|e-?mails?|messages))\b|"
+            r"\bwhat(?:'s| is| are)? (?:waiting|pending) (?:for|on) me\b|"
+            r"\bwhat (?:needs|awaits) (?:me|my (?:attention|answer|reply))\b|"
+            r"\bwhat (?:do i|should i) (?:need to )?(?:answer|reply to|respond to)\b|"
+            r"\bwho (?:is|am i keeping) waiting\b",
+            re.I,
+        ),
+    ),
+    (
         Intent.STATUS,
         re.compile(
             r"\b(status|progress|update on|how is .{1,40} going|on track|slipping|behind|at risk|"
@@ -95,3 +108,11 @@ def recognize_intent(text: str) -> Intent:
         if pattern.search(text):
             return intent
     return Intent.QUESTION
+
+
+_FORWARD = re.compile(r"\b(forward|fwd)\b", re.I)
+
+
+def asks_to_forward(text: str) -> bool:
+    """Return whether the requester's own words ask for something to be forwarded."""
+    return bool(_FORWARD.search(text))

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from understudy.agent.confidence import twin_confidence
 from understudy.agent.gate import GateDecision, decide
 from understudy.agent.policy import Policy
 from understudy.agent.principals import principals_of
@@ -43,6 +44,8 @@ class Understudy:
     now: datetime | None = None
     searcher: Any = None
     policy: Policy = field(init=False)
+    # The audit events of the request being handled, written when it ends.
+    _audit_batch: list[AuditEvent] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # The owner may be given by email or name; the policy is kept under their id.
@@ -59,9 +62,10 @@ class Understudy:
                 self.store, embedder if self.store.has_embeddings(embedder.name) else None
             )
 
-    def _context(
+    def context_for(
         self, request: Request, principal: Principal, where: ItemFilter | None
     ) -> ToolContext:
+        """Return what tools may use to serve ``request``, reading as ``principal``."""
         return ToolContext(
             store=self.store,
             request=request,
@@ -87,14 +91,26 @@ class Understudy:
         )
 
     def handle(self, request: Request) -> Response:
-        """Serve one request and return what the understudy says."""
+        """Serve one request and return what the understudy says.
+
+        The request's audit events are written together, in one transaction,
+        before the response leaves (and also when serving it failed).
+        """
+        self._audit_batch = []
+        try:
+            return self._handle(request)
+        finally:
+            events, self._audit_batch = self._audit_batch, None
+            self.store.append_audits(events)
+
+    def _handle(self, request: Request) -> Response:
         self.audit(request, "request", detail={"origin": request.origin.value, "via": request.via})
         intent = recognize_intent(request.text)
         scope = self._scope(request)
         if scope is None:
             response = self._decline(request, intent, "the owner shares nothing with you")
         else:
-            context = self._context(request, *scope)
+            context = self.context_for(request, *scope)
             from understudy.agent.planning import plan_and_run
 
             response = plan_and_run(self, request, intent, context)
@@ -132,26 +148,10 @@ class Understudy:
 
     def gate(self, request: Request, proposal: Proposal) -> GateDecision:
         """Pass a proposal through the owner's policy, with the twin's certified confidence."""
-        confidence, threshold = self._confidence(proposal)
+        confidence, threshold = twin_confidence(
+            self.store, self.owner, proposal, self.policy.precision
+        )
         return decide(self.store, request, proposal, self.policy, confidence, threshold)
-
-    def _confidence(self, proposal: Proposal) -> tuple[float | None, float | None]:
-        if proposal.item_id is None or proposal.action not in ("reply", "file"):
-            return None, None
-        from understudy.errors import NotFound
-        from understudy.twin.model import load_twin
-        from understudy.twin.predict import predict_item
-
-        try:
-            twin = load_twin(self.store, self.owner)
-        except NotFound:
-            return None, None
-        item = self.store.get_item(Principal.person(self.owner), proposal.item_id)
-        if item is None:
-            return None, None
-        prediction = predict_item(self.store, twin, item)
-        value = prediction.p_reply if proposal.action == "reply" else prediction.p_folder
-        return value, twin.thresholds.get(proposal.action)
 
     def audit(
         self,
@@ -161,14 +161,16 @@ class Understudy:
         to: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        self.store.append_audit(
-            AuditEvent(
-                actor=request.asker,
-                event=event,
-                on_behalf_of=self.owner,
-                request=request.text[:2000],
-                items_read=tuple(items or ()),
-                disclosed_to=to,
-                detail=detail or {},
-            )
+        recorded = AuditEvent(
+            actor=request.asker,
+            event=event,
+            on_behalf_of=self.owner,
+            request=request.text[:2000],
+            items_read=tuple(items or ()),
+            disclosed_to=to,
+            detail=detail or {},
         )
+        if self._audit_batch is None:
+            self.store.append_audit(recorded)
+        else:
+            self._audit_batch.append(recorded)

@@ -98,14 +98,16 @@ def _sentences(text: str) -> list[str]:
     return [p for p in parts if 30 <= len(p) <= 600 and len(p.split()) >= 6]
 
 
-def _score(sentence: str, terms: Sequence[str], weights: dict[str, float]) -> float:
-    words = {w.lower() for w in _WORD.findall(sentence)}
-    hit = sum(
-        weights.get(t, 1.0)
-        for t in terms
-        if t in words or any(w.startswith(t[:5]) for w in words if len(t) > 5)
-    )
-    return hit / math.sqrt(max(8, len(words)))
+def _hits(sentence: str, terms: Sequence[str], weights: dict[str, float]) -> tuple[float, int]:
+    """Return the weight of the question's terms a sentence holds, and its distinct words.
+
+    A long term also counts when a word shares its first five letters (a stem).
+    """
+    found = _WORD.findall(sentence)
+    words = {w.lower() for w in found}
+    stems = {w[:5] for w in words if len(w) >= 5}
+    hit = sum(weights.get(t, 1.0) for t in terms if t in words or (len(t) > 5 and t[:5] in stems))
+    return hit, len(words)
 
 
 def _overlap(a: str, b: str) -> float:
@@ -124,12 +126,11 @@ def _candidates(results: Sequence[Result], question: str) -> list[tuple[float, s
     scored: list[tuple[float, str, Result]] = []
     for rank, (result, text) in enumerate(zip(results, texts, strict=True)):
         for sentence in _sentences(text):
-            value = _score(sentence, terms, weights)
+            hit, distinct = _hits(sentence, terms, weights)
+            value = hit / math.sqrt(max(8, distinct))
             # A sentence must speak to most of the question (its rarest words weigh
             # most); one shared common word is not an answer.
-            covered = _score(sentence, terms, weights) * math.sqrt(
-                max(8, len(_WORD.findall(sentence)))
-            )
+            covered = value * math.sqrt(max(8, len(_WORD.findall(sentence))))
             if value > 0 and covered / total >= MIN_COVERAGE:
                 scored.append((value * (1.0 / (1 + 0.15 * rank)), sentence, result))
     scored.sort(key=lambda entry: -entry[0])

@@ -300,7 +300,7 @@ def _judgments(
 
 
 def _ranked(searcher: Searcher, pool: Pool, mode: Mode, ranker: Ranker | None = None) -> list[str]:
-    return [c.item.external_id for c, _ in searcher.order(pool, DEPTH, mode, ranker) if c.item]
+    return [c.head.external_id for c, _ in searcher.order(pool, DEPTH, mode, ranker) if c.head]
 
 
 def _cross_validated(

@@ -238,7 +238,7 @@ def _summary(rows: Sequence[tuple[Question, dict[str, float]]]) -> dict[str, Any
 
 def _ranked(searcher: Searcher, pool: Pool, mode: Mode, ranker: Ranker | None) -> list[str]:
     ordered = searcher.order(pool, max(CUTOFFS), mode, ranker)
-    return [c.item.external_id for c, _ in ordered if c.item is not None]
+    return [c.head.external_id for c, _ in ordered if c.head is not None]
 
 
 def _judgments(pools: Sequence[Pool], questions: Sequence[Question]) -> list[Judgment]:
@@ -247,7 +247,7 @@ def _judgments(pools: Sequence[Pool], questions: Sequence[Question]) -> list[Jud
         grades = {
             c.item_id: 1
             for c in pool.candidates.values()
-            if c.item is not None and c.item.external_id in question.evidence
+            if c.head is not None and c.head.external_id in question.evidence
         }
         judged.append(Judgment(question.text, grades))
     return judged

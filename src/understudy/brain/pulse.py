@@ -113,6 +113,29 @@ def _threads(mail: list[Item], name: str) -> list[tuple[str, int]]:
     return [(subjects[key], n) for key, n in counts.most_common(3)]
 
 
+def _project_mail(
+    store: Store, principal: Principal, name: str, since: datetime, until: datetime
+) -> list[Item]:
+    """Return the mail and chat of the window that may name the project, newest first.
+
+    The store narrows it (subjects holding the name, the channel named after it,
+    since Slack channel names are lower case) so the whole window's mail is not
+    read; ``_threads`` then applies the exact rule. A name the database may not
+    fold alike (not ASCII) reads every message of the window.
+    """
+    if not name.isascii():
+        return store.list_items(
+            principal, ItemFilter(kinds=("email", "message"), since=since, until=until)
+        )
+    mail = store.list_items(
+        principal, ItemFilter(kinds=("email",), since=since, until=until, title_contains=name)
+    )
+    chat = store.list_items(
+        principal, ItemFilter(kinds=("message",), since=since, until=until, folder=name.lower())
+    )
+    return sorted([*mail, *chat], key=lambda i: (i.timestamp, i.id or 0), reverse=True)
+
+
 def project_pulse(
     store: Store, principal: Principal, project: str, since: datetime, until: datetime
 ) -> Pulse:
@@ -130,16 +153,10 @@ def project_pulse(
                 pulse.changed_tasks.append(item)
     # By day: a due date may be a naive date ("2026-03-05") or carry a time zone.
     pulse.slipping.sort(key=lambda t: (task_due(t) or until).date())
-    # A decision points at the version it was made on, which a later edit supersedes.
-    versions = store.list_items(
-        principal, ItemFilter(project=found.id, until=until), current_only=False
-    )
-    readable = {i.id for i in versions}
-    pulse.decisions = [
-        d for d in store.list_decisions(since=since, until=until) if d.item_id in readable
-    ]
-    mail = store.list_items(
-        principal, ItemFilter(kinds=("email", "message"), since=since, until=until)
-    )
-    pulse.threads = _threads(mail, found.name)
+    # A decision points at the version it was made on, which a later edit supersedes;
+    # the project's decisions count where the principal may read that version.
+    decisions = store.list_decisions(since=since, until=until, project=found.id)
+    readable = {h.id for h in store.item_heads(principal, [d.item_id for d in decisions])}
+    pulse.decisions = [d for d in decisions if d.item_id in readable]
+    pulse.threads = _threads(_project_mail(store, principal, found.name, since, until), found.name)
     return pulse

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from understudy.records import Item, Principal
-from understudy.store import ItemFilter, SearchHit, Store
+from understudy.store import ItemFilter, ItemHead, SearchHit, Store
 
 if TYPE_CHECKING:
     from understudy.brain.rerank import Ranker
@@ -157,7 +157,8 @@ class Candidate:
     keyword_chunks: dict[int, float] = field(default_factory=dict)
     vector_chunks: dict[int, float] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
-    item: Item | None = None
+    head: ItemHead | None = None  # what ranking reads of the item
+    item: Item | None = None  # the whole item, fetched for results only
 
 
 @dataclass(slots=True)
@@ -250,7 +251,7 @@ class Searcher:
             hits = self.store.search_vectors(principal, self.embedder.name, vector, depth, where)
             _gather(found, hits, self.fusion.candidates, keyword=False)
         pool = Pool(query, principal, found, vector)
-        self._attach_items(pool, list(found))
+        self._attach_heads(pool, list(found))
         return pool
 
     def rank(
@@ -261,9 +262,12 @@ class Searcher:
         ``ranker`` overrides the searcher's own (learned or stored) ranker.
         """
         ranker = ranker or self.ranker
+        chosen = self.order(pool, limit, mode, ranker)
+        self._attach_items(pool, [candidate for candidate, _ in chosen])
         return [
             self._result(pool, candidate, score, ranker)
-            for candidate, score in self.order(pool, limit, mode, ranker)
+            for candidate, score in chosen
+            if candidate.item is not None
         ]
 
     def order(
@@ -293,19 +297,27 @@ class Searcher:
         weights = self.fusion.weights()
         return sum(weights.get(name, 0.0) * value for name, value in candidate.features.items())
 
-    def _attach_items(self, pool: Pool, item_ids: Sequence[int]) -> None:
-        """Fetch the candidates' items (as the principal) and compute item features."""
-        items = {i.id: i for i in self.store.get_items(pool.principal, item_ids)}
+    def _attach_heads(self, pool: Pool, item_ids: Sequence[int]) -> None:
+        """Fetch the candidates' item heads (as the principal) and compute item features."""
+        heads = {h.id: h for h in self.store.item_heads(pool.principal, item_ids)}
         for item_id in item_ids:
-            item = items.get(item_id)
-            if item is None:
+            head = heads.get(item_id)
+            if head is None:
                 pool.candidates.pop(item_id, None)
                 continue
             candidate = pool.candidates[item_id]
-            candidate.item = item
+            candidate.head = head
             candidate.features.update(_chunk_features(candidate))
         self._name_features(pool)
         _thread_features(pool.candidates.values(), self.fusion.weights())
+
+    def _attach_items(self, pool: Pool, chosen: Sequence[Candidate]) -> None:
+        """Fetch the whole items of the candidates shown (as the principal, in one query)."""
+        missing = [c.item_id for c in chosen if c.item is None]
+        items = {i.id: i for i in self.store.get_items(pool.principal, missing)} if missing else {}
+        for candidate in chosen:
+            if candidate.item is None:
+                candidate.item = items.get(candidate.item_id)
 
     def add_vector_features(self, pool: Pool) -> None:
         """Set ``dense`` and ``prf`` from the candidates' stored vectors (0 without them).
@@ -349,7 +361,7 @@ class Searcher:
 
     def _name_features(self, pool: Pool) -> None:
         words = {w.lower() for w in _WORD.findall(pool.query)}
-        names = {c.item_id: self._author_name(c.item) for c in pool.candidates.values()}
+        names = {c.item_id: self._author_name(c.head) for c in pool.candidates.values()}
         named = {
             item_id
             for item_id, name in names.items()
@@ -360,18 +372,17 @@ class Searcher:
             candidate.features["author_named"] = 1.0 if own else 0.0
             candidate.features["other_named"] = 1.0 if named and not own else 0.0
 
-    def _author_name(self, item: Item | None) -> str:
-        if item is None:
+    def _author_name(self, head: ItemHead | None) -> str:
+        if head is None:
             return ""
-        given = item.metadata.get("author_name")
-        if given:
-            return str(given)
-        if not item.author:
+        if head.author_name:
+            return head.author_name
+        if not head.author:
             return ""
-        if item.author not in self._names:
-            person = self.store.get_person(item.author)
-            self._names[item.author] = person.name if person else ""
-        return self._names[item.author]
+        if head.author not in self._names:
+            person = self.store.get_person(head.author)
+            self._names[head.author] = person.name if person else ""
+        return self._names[head.author]
 
     def _with_feedback(self, pool: Pool, ranker: Ranker) -> dict[int, Candidate]:
         """Return the candidates with their feedback feature set.
@@ -479,15 +490,15 @@ def _thread_features(candidates: Iterable[Candidate], weights: Mapping[str, floa
     listed = list(candidates)
     by_thread: dict[str, list[float]] = {}
     for c in listed:
-        if c.item is not None and c.item.thread_id:
+        if c.head is not None and c.head.thread_id:
             first = sum(weights.get(n, 0.0) * c.features.get(n, 0.0) for n in weights)
-            by_thread.setdefault(c.item.thread_id, []).append(first)
+            by_thread.setdefault(c.head.thread_id, []).append(first)
     totals = {t: sum(sorted(v, reverse=True)[:3]) for t, v in by_thread.items()}
-    threaded = [totals[c.item.thread_id] for c in listed if c.item and c.item.thread_id]
+    threaded = [totals[c.head.thread_id] for c in listed if c.head and c.head.thread_id]
     mean = float(np.mean(threaded)) if threaded else 0.0
     spread = float(np.std(threaded)) if len(threaded) > 1 else 0.0
     for c in listed:
-        thread = c.item.thread_id if c.item else None
+        thread = c.head.thread_id if c.head else None
         if thread and spread > 1e-9:
             c.features["thread"] = (totals[thread] - mean) / spread
         else:
@@ -505,9 +516,9 @@ def _one_per_message(
     kept: list[tuple[Candidate, float]] = []
     seen: set[str] = set()
     for candidate, score in ranked:
-        item = candidate.item
-        key = str(item.metadata.get("message_id") or candidate.item_id) if item else ""
-        if item is None or key in seen:
+        head = candidate.head
+        key = (head.message_id or str(candidate.item_id)) if head else ""
+        if head is None or key in seen:
             continue
         seen.add(key)
         kept.append((candidate, score))

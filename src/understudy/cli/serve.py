@@ -32,6 +32,7 @@ def serve(
     """Serve the JSON API, every understudy as an A2A agent, and MCP at /mcp, in one server."""
     import uvicorn
 
+    from understudy.api.workers import can_share_port, serve_processes
     from understudy.store import open_store
 
     # Fail here, with the store's own message, rather than in every worker.
@@ -40,8 +41,13 @@ def serve(
         # With only the OpenTelemetry API installed, a2a-sdk's spans go nowhere but still
         # cost about a tenth of a request's time; with the SDK installed, tracing stays on.
         os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")
+    app = "understudy.api.app:create_app"
+    if workers > 1 and can_share_port():
+        # One listening socket per worker, so the kernel spreads connections evenly.
+        serve_processes(app, host, port, workers, log_level=log_level.lower(), proxy_headers=True)
+        return
     uvicorn.run(
-        "understudy.api.app:create_app",
+        app,
         factory=True,
         host=host,
         port=port,

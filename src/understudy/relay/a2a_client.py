@@ -40,7 +40,10 @@ _DONE = (
     TaskState.TASK_STATE_FAILED,
     TaskState.TASK_STATE_CANCELED,
     TaskState.TASK_STATE_REJECTED,
+    # A question queued for the owner: the answer for now is "cannot share, passed on".
+    TaskState.TASK_STATE_INPUT_REQUIRED,
 )
+_ANSWERED = (TaskState.TASK_STATE_COMPLETED, TaskState.TASK_STATE_INPUT_REQUIRED)
 
 
 def _whole(value: Any) -> Any:
@@ -55,14 +58,18 @@ def _whole(value: Any) -> Any:
 
 
 def answer_of(reply: Task | Message) -> dict[str, Any]:
-    """Return the understudy's response carried by a reply (a message, or a finished task)."""
+    """Return the understudy's response carried by a reply (a message, or a finished task).
+
+    A task waiting for the owner carries the response given so far (a decline that
+    says the question was passed on); once settled, the owner's answer.
+    """
     if isinstance(reply, Message):
         parts = list(reply.parts)
         failed = reply.metadata.fields.get("status")
         if failed is not None and failed.string_value == "failed":
             said = " ".join(get_text_parts(parts)) or "no reason given"
             raise RuntimeError(f"the understudy could not answer: {said}")
-    elif reply.status.state != TaskState.TASK_STATE_COMPLETED:
+    elif reply.status.state not in _ANSWERED:
         said = " ".join(get_text_parts(list(reply.status.message.parts))) or "no reason given"
         state = TaskState.Name(reply.status.state).removeprefix("TASK_STATE_").lower()
         raise RuntimeError(f"the understudy's task ended {state}: {said}")

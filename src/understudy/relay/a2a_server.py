@@ -11,7 +11,9 @@ A quick question gets a message back. Long work — the owner having their own
 understudy ask the organization (message metadata ``{"org": true}``), any
 answer written by a language model, or a request sent with
 ``returnImmediately`` — is a task (submitted → working → completed) kept in
-the store, so ``GetTask`` works on any server process.
+the store, so ``GetTask`` works on any server process. A question the
+understudy queued for its owner is a task waiting for input until the owner
+decides; ``GetTask`` then returns the owner's answer or refusal (a2a_tasks).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import anyio.to_thread
 from a2a.auth.user import User
-from a2a.helpers import get_message_text, new_data_part
+from a2a.helpers import get_message_text
 from a2a.server.agent_execution import (
     AgentExecutor,
     RequestContext,
@@ -39,6 +41,9 @@ from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Part, Role, SendMessageRequest, Task, TaskState, TaskStatus
 from a2a.utils.constants import VERSION_HEADER
 from a2a.utils.errors import InvalidParamsError
+from a2a.utils.input_mode_validator import validate_input_modes
+from a2a.utils.proto_utils import validate_proto_required_fields
+from a2a.utils.task import validate_history_length
 from starlette.exceptions import HTTPException
 from starlette.requests import Request as HTTPRequest
 from starlette.responses import JSONResponse, Response
@@ -49,7 +54,15 @@ from understudy.errors import ConfigError, NotFound, StoreError, UnderstudyError
 from understudy.records import Person
 from understudy.relay import operations
 from understudy.relay.a2a_cards import agent_card, card_dict, template_card
-from understudy.relay.a2a_tasks import FreshTaskIds, StoreTaskStore
+from understudy.relay.a2a_tasks import (
+    AWAITING,
+    FreshTaskIds,
+    StoreTaskStore,
+    answer_parts,
+    awaited_action,
+    queued_question,
+    waiting_task,
+)
 from understudy.relay.deployment import Deployment
 
 __all__ = ["SORRY", "A2AService", "CallerUser", "UnderstudyExecutor"]
@@ -58,6 +71,7 @@ log = logging.getLogger(__name__)
 
 SORRY = "I could not answer just now; please try again later."
 PERSON_LIFETIME = 30.0
+MAX_CARDS = 10_000
 
 
 class CallerUser(User):
@@ -93,11 +107,6 @@ class _CallContextBuilder(ServerCallContextBuilder):
         )
 
 
-def _parts(answer: dict[str, Any]) -> list[Part]:
-    data = new_data_part(answer, media_type="application/json")
-    return [Part(text=str(answer["text"]), media_type="text/plain"), data]
-
-
 def _reply(context: RequestContext, answer: dict[str, Any] | str) -> Message:
     """Return the agent's reply message: the answer, or why there is none."""
     reply = Message(
@@ -107,7 +116,7 @@ def _reply(context: RequestContext, answer: dict[str, Any] | str) -> Message:
         reply.parts.append(Part(text=answer))
         reply.metadata.update({"status": "failed"})
     else:
-        reply.parts.extend(_parts(answer))
+        reply.parts.extend(answer_parts(answer))
         reply.metadata.update({"from": answer["from"], "status": answer["status"]})
     return reply
 
@@ -150,7 +159,7 @@ class UnderstudyExecutor(AgentExecutor):
             return _org_answer(owner, caller, merged)
         return operations.answer_as(self.deployment, caller, owner.id, text, via="a2a")
 
-    async def _answer_safely(
+    async def answer_safely(
         self, caller: Caller, owner: Person, text: str, org: bool
     ) -> dict[str, Any] | str:
         """Return the answer, or what to say instead when it failed (revealing nothing)."""
@@ -164,16 +173,32 @@ class UnderstudyExecutor(AgentExecutor):
             log.exception("A2A request to %s failed", owner.id)
         return SORRY
 
+    def quick(self, caller: Caller, owner: Person, message: Message, metadata: Any) -> bool:
+        """Return whether a request is answered at once with a message (no task)."""
+        flagged = "org" in metadata.fields and metadata.fields["org"].bool_value
+        return not (
+            self._org(caller, owner, message, {"org": flagged})
+            or self.deployment.model is not None
+            or message.task_id
+        )
+
+    @staticmethod
+    def _org(caller: Caller, owner: Person, message: Message, metadata: dict[str, Any]) -> bool:
+        wanted = bool(metadata.get("org") or _message_flag(message, "org"))
+        # Only the owner, in person, has their understudy ask the organization.
+        return wanted and caller.person == owner.id and not caller.agent
+
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         """Answer with a message, or — for long work — as a task others can follow."""
         caller: Caller = context.call_context.state["caller"]
         owner: Person = context.call_context.state["owner"]
         if context.message is None:
             raise InvalidParamsError(message="send the question as a text part")
+        if awaited_action(context.current_task) is not None:
+            await self._still_waiting(context, event_queue)
+            return
         text = context.get_user_input().strip()
-        wanted = bool(context.metadata.get("org") or _message_flag(context.message, "org"))
-        # Only the owner, in person, has their understudy ask the organization.
-        org = wanted and caller.person == owner.id and not caller.agent
+        org = self._org(caller, owner, context.message, context.metadata)
         configuration = context.configuration
         long_work = (
             org
@@ -183,10 +208,20 @@ class UnderstudyExecutor(AgentExecutor):
         )
         asked = (caller, owner, text, org)
         if not long_work:
-            answer = await self._answer_safely(*asked)
+            answer = await self.answer_safely(*asked)
             await event_queue.enqueue_event(_reply(context, answer))
             return
-        await self._as_task(context, event_queue, lambda: self._answer_safely(*asked))
+        await self._as_task(context, event_queue, lambda: self.answer_safely(*asked))
+
+    async def _still_waiting(self, context: RequestContext, event_queue: EventQueue) -> None:
+        """Keep a task waiting for its owner's decision: more words do not ask again."""
+        task = context.current_task
+        if task is None:
+            return
+        updater = TaskUpdater(event_queue, task.id, task.context_id)
+        waiting = updater.new_agent_message(list(task.status.message.parts))
+        waiting.metadata.CopyFrom(task.status.message.metadata)
+        await updater.requires_input(waiting)
 
     async def _as_task(
         self,
@@ -207,9 +242,15 @@ class UnderstudyExecutor(AgentExecutor):
         if isinstance(answer, str):
             await updater.failed(updater.new_agent_message([Part(text=answer)]))
             return
-        parts = _parts(answer)
-        await updater.add_artifact(parts, name="answer")
+        parts = answer_parts(answer)
         metadata = {"from": answer["from"], "status": answer["status"]}
+        queued = queued_question(answer)
+        if queued is not None:
+            # The owner answers later: the task waits, and GetTask settles it (a2a_tasks).
+            waiting = updater.new_agent_message(parts, metadata={**metadata, AWAITING: queued})
+            await updater.requires_input(waiting)
+            return
+        await updater.add_artifact(parts, name="answer")
         await updater.complete(updater.new_agent_message(parts, metadata=metadata))
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -227,16 +268,60 @@ def _message_flag(message: Message, name: str) -> bool:
 
 
 class _Handler(DefaultRequestHandler):
-    """The SDK's request handler, refusing a message without text before any task exists."""
+    """The SDK's request handler, with a short way for quick questions.
+
+    A message without text is refused before any task exists. A quick question
+    (no task named, no language model, no push configuration, not "return
+    immediately", not the organization) is answered here with a message: the
+    SDK's task machinery (an active task, its event queues and consumer) would
+    only carry that one message, and cost more than the answer on a small
+    organization. Everything else goes the SDK's way.
+    """
+
+    def __init__(self, executor: UnderstudyExecutor, **kwargs: Any) -> None:
+        super().__init__(agent_executor=executor, **kwargs)
+        self.executor = executor
+        self.tasks: StoreTaskStore = kwargs["task_store"]
 
     async def on_message_send(
         self, params: SendMessageRequest, context: ServerCallContext
     ) -> Message | Task:
-        """Check the message has text, then send it as the SDK does."""
-        if not get_message_text(params.message).strip():
+        """Check the message has text, then answer it now or send it as the SDK does."""
+        message = params.message
+        if not get_message_text(message).strip():
             raise InvalidParamsError(message="send the question as a text part")
-        result: Message | Task = await super().on_message_send(params, context)
-        return result
+        caller: Caller = context.state["caller"]
+        owner: Person = context.state["owner"]
+        configuration = params.configuration
+        quick = (
+            self.executor.quick(caller, owner, message, params.metadata)
+            and not configuration.return_immediately
+            and not configuration.HasField("task_push_notification_config")
+        )
+        if not quick:
+            result: Message | Task = await super().on_message_send(params, context)
+            return result
+        validate_proto_required_fields(params)
+        validate_history_length(configuration)
+        if self._validate_input_modes:
+            validate_input_modes(message, self._agent_card)
+        request = await self._request_context_builder.build(
+            params=params,
+            task_id=None,
+            context_id=message.context_id or None,
+            task=None,
+            context=context,
+        )
+        text = request.get_user_input().strip()
+        answer = await self.executor.answer_safely(caller, owner, text, False)
+        queued = queued_question(answer)
+        if queued is None:
+            return _reply(request, answer)
+        # Queued for the owner: a task the asker can follow until the owner decides.
+        reply = _reply(request, answer)
+        task = waiting_task(str(request.task_id), str(request.context_id), message, reply, queued)
+        await self.tasks.save(task, context)
+        return task
 
 
 class A2AService:
@@ -246,7 +331,7 @@ class A2AService:
         self.deployment = deployment
         fresh = FreshTaskIds()
         self.handler = _Handler(
-            agent_executor=UnderstudyExecutor(deployment),
+            UnderstudyExecutor(deployment),
             task_store=StoreTaskStore(deployment, fresh),
             agent_card=template_card(),
             request_context_builder=SimpleRequestContextBuilder(task_id_generator=fresh),
@@ -254,6 +339,8 @@ class A2AService:
         self.dispatcher = JsonRpcDispatcher(self.handler, context_builder=_CallContextBuilder())
         # Known owners, briefly: every call names one, and people change rarely.
         self._people_seen: dict[str, tuple[float, Person]] = {}
+        # Cards as served, for as long as their owner is known: (owner, base URL) -> card.
+        self._cards: dict[tuple[str, str], tuple[Person, dict[str, Any]]] = {}
 
     def routes(self) -> list[BaseRoute]:
         """Return the routes to mount at the server's root."""
@@ -291,8 +378,15 @@ class A2AService:
     async def card(self, request: HTTPRequest) -> Response:
         """Return the Agent Card of the person's understudy."""
         person = await self._owner(request)
-        organization = self.deployment.settings.text("org")
-        return JSONResponse(card_dict(agent_card(person, str(request.base_url), organization)))
+        key = (person.id, str(request.base_url))
+        cached = self._cards.get(key)
+        if cached is None or cached[0] is not person:  # the owner was looked up again
+            organization = self.deployment.settings.text("org")
+            if len(self._cards) >= MAX_CARDS:
+                self._cards.clear()
+            card = card_dict(agent_card(person, key[1], organization))
+            cached = self._cards[key] = (person, card)
+        return JSONResponse(cached[1])
 
     def _people(self) -> list[Person]:
         with self.deployment.store() as store:

@@ -3,6 +3,13 @@
 Each task belongs to a scope — who asked which understudy — and is only ever
 read back in that scope. Tasks are stored as their protobuf bytes, with the
 few fields that queries filter on beside them, and are pruned after a week.
+
+A question the understudy queued for its owner is a task waiting for input
+(``input-required``), its status message carrying the queued action's id.
+Once the owner decides (``understudy approvals``, in any process), the next
+``GetTask`` or ``ListTasks`` of the asker settles it from the action: the
+answer as an artifact and the task ``completed``, or ``rejected`` with the
+owner's refusal.
 """
 
 from __future__ import annotations
@@ -14,22 +21,131 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import anyio.to_thread
+from a2a.helpers import new_data_part
 from a2a.server.context import ServerCallContext
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from a2a.server.tasks import TaskStore
-from a2a.types import ListTasksRequest, ListTasksResponse, Task
+from a2a.types import (
+    Artifact,
+    ListTasksRequest,
+    ListTasksResponse,
+    Message,
+    Part,
+    Role,
+    Task,
+    TaskState,
+    TaskStatus,
+)
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE, MAX_LIST_TASKS_PAGE_SIZE
 from a2a.utils.errors import InvalidParamsError
 
+from understudy.agent.questions import QUESTION
+from understudy.errors import NotFound
 from understudy.relay.deployment import Deployment
+from understudy.store import Store
 from understudy.store.database import Database, now_utc
 from understudy.store.schema import MIGRATIONS, Migration
 
-__all__ = ["RELAY_TASKS", "FreshTaskIds", "StoreTaskStore", "ensure_task_table", "task_scope"]
+__all__ = [
+    "AWAITING",
+    "RELAY_TASKS",
+    "WAITING",
+    "FreshTaskIds",
+    "StoreTaskStore",
+    "answer_parts",
+    "awaited_action",
+    "ensure_task_table",
+    "queued_question",
+    "task_scope",
+    "waiting_task",
+]
 
 RELAY_TASKS: Migration = next(m for m in MIGRATIONS if m.name == "0007_relay_tasks")
 RETENTION = timedelta(days=7)
 PRUNE_EVERY = 500
+WAITING = TaskState.TASK_STATE_INPUT_REQUIRED
+AWAITING = "awaitingOwner"  # on a waiting task's status message: the queued question's action id
+_SETTLED = {
+    "done": TaskState.TASK_STATE_COMPLETED,
+    "rejected": TaskState.TASK_STATE_REJECTED,
+    "failed": TaskState.TASK_STATE_FAILED,
+}
+
+
+def answer_parts(answer: dict[str, Any]) -> list[Part]:
+    """Return an understudy's response as A2A parts: its text, then the whole response as data."""
+    data = new_data_part(answer, media_type="application/json")
+    return [Part(text=str(answer["text"]), media_type="text/plain"), data]
+
+
+def queued_question(answer: dict[str, Any] | str) -> int | None:
+    """Return the id of the question a response queued for the owner, if it did."""
+    if isinstance(answer, str) or answer.get("status") != "declined":
+        return None
+    for action in answer.get("actions") or []:
+        if action.get("kind") == QUESTION and action.get("state") == "proposed":
+            return int(action["id"])
+    return None
+
+
+def waiting_task(
+    task_id: str, context_id: str, question: Message, reply: Message, action: int
+) -> Task:
+    """Return the task of a question waiting for the owner: asked, answered for now, waiting."""
+    asked = Message()
+    asked.CopyFrom(question)
+    asked.task_id, asked.context_id = task_id, context_id
+    reply.task_id, reply.context_id = task_id, context_id
+    reply.metadata.update({AWAITING: action})
+    task = Task(id=task_id, context_id=context_id, status=TaskStatus(state=WAITING, message=reply))
+    task.status.timestamp.GetCurrentTime()
+    task.history.append(asked)
+    return task
+
+
+def awaited_action(task: Task | None) -> int | None:
+    """Return the id of the queued question a task waits on, if it waits on one."""
+    if task is None:
+        return None
+    if task.status.state != WAITING or not task.status.HasField("message"):
+        return None
+    value = task.status.message.metadata.fields.get(AWAITING)
+    return None if value is None else int(value.number_value)
+
+
+def _settled(store: Store, scope: str, task: Task) -> Task | None:
+    """Return the task settled by the owner's decision on its question, or None if undecided."""
+    action_id = awaited_action(task)
+    if action_id is None:
+        return None
+    try:
+        action = store.get_action(action_id)
+    except NotFound:
+        return None
+    asker, _, owner = scope.partition(">")
+    answer = action.payload.get("answer")
+    mine = (action.kind, action.owner, action.requested_by) == (QUESTION, owner, asker)
+    if not mine or action.state not in _SETTLED or not isinstance(answer, dict):
+        return None
+    settled = Task()
+    settled.CopyFrom(task)
+    settled.history.append(task.status.message)
+    parts = answer_parts(answer)
+    said = Message(
+        role=Role.ROLE_AGENT,
+        message_id=uuid.uuid4().hex,
+        context_id=task.context_id,
+        task_id=task.id,
+        parts=parts,
+    )
+    said.metadata.update({"from": answer["from"], "status": answer["status"]})
+    settled.status.CopyFrom(TaskStatus(state=_SETTLED[action.state], message=said))
+    settled.status.timestamp.GetCurrentTime()
+    if action.state == "done":
+        settled.artifacts.append(
+            Artifact(artifact_id=uuid.uuid4().hex, name="answer", parts=answer_parts(answer))
+        )
+    return settled
 
 
 def ensure_task_table(db: Database) -> bool:
@@ -84,6 +200,35 @@ class FreshTaskIds(IDGenerator):
         self._fresh.pop(task_id, None)
 
 
+def _write(store: Store, scope: str, task: Task) -> None:
+    store.db.execute(
+        """INSERT INTO relay_tasks (scope, id, context_id, state, updated_at, task)
+        VALUES (:s, :id, :c, :state, :at, :task)
+        ON CONFLICT (scope, id) DO UPDATE SET context_id = excluded.context_id,
+        state = excluded.state, updated_at = excluded.updated_at, task = excluded.task""",
+        {
+            "s": scope,
+            "id": task.id,
+            "c": task.context_id,
+            "state": int(task.status.state),
+            "at": now_utc(),
+            "task": task.SerializeToString(),
+        },
+    )
+
+
+def _settle_waiting(store: Store, scope: str) -> None:
+    """Settle every waiting task of a scope whose question the owner has decided."""
+    rows = store.db.rows(
+        "SELECT task FROM relay_tasks WHERE scope = :s AND state = :w",
+        {"s": scope, "w": int(WAITING)},
+    )
+    for row in rows:
+        settled = _settled(store, scope, Task.FromString(bytes(row["task"])))
+        if settled is not None:
+            _write(store, scope, settled)
+
+
 class StoreTaskStore(TaskStore):
     """A2A tasks in the store, scoped to the caller and the understudy called."""
 
@@ -101,20 +246,7 @@ class StoreTaskStore(TaskStore):
 
     def _save(self, scope: str, task: Task, prune: bool) -> None:
         with self.deployment.store() as store:
-            store.db.execute(
-                """INSERT INTO relay_tasks (scope, id, context_id, state, updated_at, task)
-                VALUES (:s, :id, :c, :state, :at, :task)
-                ON CONFLICT (scope, id) DO UPDATE SET context_id = excluded.context_id,
-                state = excluded.state, updated_at = excluded.updated_at, task = excluded.task""",
-                {
-                    "s": scope,
-                    "id": task.id,
-                    "c": task.context_id,
-                    "state": int(task.status.state),
-                    "at": now_utc(),
-                    "task": task.SerializeToString(),
-                },
-            )
+            _write(store, scope, task)
             if prune:
                 store.db.execute(
                     "DELETE FROM relay_tasks WHERE updated_at < :t",
@@ -131,10 +263,18 @@ class StoreTaskStore(TaskStore):
     def _get(self, scope: str, task_id: str) -> Task | None:
         with self.deployment.store() as store:
             row = store.db.row(
-                "SELECT task FROM relay_tasks WHERE scope = :s AND id = :id",
+                "SELECT task, state FROM relay_tasks WHERE scope = :s AND id = :id",
                 {"s": scope, "id": task_id},
             )
-        return None if row is None else Task.FromString(bytes(row["task"]))
+            if row is None:
+                return None
+            task: Task = Task.FromString(bytes(row["task"]))
+            if int(row["state"]) == WAITING:
+                settled = _settled(store, scope, task)
+                if settled is not None:
+                    _write(store, scope, settled)
+                    return settled
+        return task
 
     async def list(self, params: ListTasksRequest, context: ServerCallContext) -> ListTasksResponse:
         """Return the caller's tasks, most recently updated first, a page at a time."""
@@ -148,6 +288,7 @@ class StoreTaskStore(TaskStore):
         offset = _offset(params.page_token)
         conditions, values = _conditions(scope, params)
         with self.deployment.store() as store:
+            _settle_waiting(store, scope)
             total = int(
                 store.db.scalar(f"SELECT count(*) AS n FROM relay_tasks WHERE {conditions}", values)
             )

@@ -77,8 +77,12 @@ class HistoryTables:
         until: datetime | None = None,
         actions: Sequence[str] = (),
         item_id: int | None = None,
+        project: str | None = None,
     ) -> list[Decision]:
-        """Return decisions, oldest first, filtered by person, time, action or item."""
+        """Return decisions, oldest first, filtered by person, time, action, item or project.
+
+        ``project`` keeps decisions made on any version of the project's items.
+        """
         parts = ["1 = 1"]
         params: dict[str, Any] = {}
         if person is not None:
@@ -93,6 +97,9 @@ class HistoryTables:
         if item_id is not None:
             parts.append("item_id = :item")
             params["item"] = item_id
+        if project is not None:
+            parts.append("item_id IN (SELECT id FROM items WHERE project = :project)")
+            params["project"] = project
         if actions:
             names = {f"a{n}": a for n, a in enumerate(actions)}
             parts.append(f"action IN ({', '.join(':' + k for k in names)})")
@@ -237,18 +244,21 @@ class HistoryTables:
             """INSERT INTO audit_events (at, actor, on_behalf_of, event, request, items_read,
             disclosed_to, detail) VALUES (:at, :actor, :behalf, :event, :request, :items,
             :to, :detail) RETURNING id""",
-            {
-                "at": event.at,
-                "actor": event.actor,
-                "behalf": event.on_behalf_of,
-                "event": event.event,
-                "request": event.request,
-                "items": list(event.items_read),
-                "to": event.disclosed_to,
-                "detail": dict(event.detail),
-            },
+            _audit_row(event),
         )
         return replace(event, id=int(row["id"]) if row else None)
+
+    def append_audits(self, events: Sequence[AuditEvent]) -> None:
+        """Append several events to the audit log in one transaction (one commit)."""
+        if not events:
+            return
+        with self.db.transaction():
+            self.db.executemany(
+                """INSERT INTO audit_events (at, actor, on_behalf_of, event, request, items_read,
+                disclosed_to, detail) VALUES (:at, :actor, :behalf, :event, :request, :items,
+                :to, :detail)""",
+                [_audit_row(event) for event in events],
+            )
 
     def list_audit(self, person: str | None = None, limit: int = 100) -> list[AuditEvent]:
         """Return the newest audit events where ``person`` acted or was acted for."""
@@ -271,6 +281,19 @@ class HistoryTables:
             )
             for row in rows
         ]
+
+
+def _audit_row(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "at": event.at,
+        "actor": event.actor,
+        "behalf": event.on_behalf_of,
+        "event": event.event,
+        "request": event.request,
+        "items": list(event.items_read),
+        "to": event.disclosed_to,
+        "detail": dict(event.detail),
+    }
 
 
 def _decision(row: dict[str, Any]) -> Decision:

@@ -24,12 +24,15 @@ class ReaderFilter:
     """SQL pieces that restrict rows to what a principal may read.
 
     ``ctes`` go after ``WITH RECURSIVE``; ``condition(column)`` goes in the
-    WHERE clause; ``params`` carry the person ids.
+    WHERE clause; ``params`` carry the person ids. Per person, ``names``
+    holds the CTE of readable reader-set ids and ``principals`` the CTE of
+    their principals (column ``principal``).
     """
 
     ctes: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
     names: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()
 
     def condition(self, column: str) -> str:
         """Return the WHERE condition on a ``readers_id`` column."""
@@ -75,9 +78,13 @@ def reader_filter(principal: Principal) -> ReaderFilter:
     ctes: list[str] = []
     params: dict[str, Any] = {}
     names: list[str] = []
+    principals: list[str] = []
     for index, person_id in enumerate(principal.people):
         ctes.extend(_person_ctes(index))
         params[f"_who{index}"] = person_id
         params[f"_reader{index}"] = person_reader(person_id)
         names.append(f"_s{index}")
-    return ReaderFilter(ctes=tuple(ctes), params=params, names=tuple(names))
+        principals.append(f"_p{index}")
+    return ReaderFilter(
+        ctes=tuple(ctes), params=params, names=tuple(names), principals=tuple(principals)
+    )

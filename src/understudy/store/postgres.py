@@ -122,8 +122,17 @@ class PostgresStore(Store):
         words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
         if not words:
             return []
+        sets = self.allowed_reader_sets(principal)
+        if sets is not None and not sets:
+            return []
         readers = reader_filter(principal)
         condition, params = (where or ItemFilter()).chunk_sql()
+        if sets is not None:
+            # The allowed reader sets as one array: the planner can then AND the
+            # readers index's bitmap with the words' GIN bitmap and fetch only
+            # readable matches; the permission condition still decides.
+            condition += " AND c.readers_id = ANY(CAST(:_sets AS BIGINT[]))"
+            params["_sets"] = "{" + ",".join(str(int(s)) for s in sets) + "}"
         terms = {f"_w{n}": w for n, w in enumerate(words)}
         tsquery = " || ".join(f"plainto_tsquery('english', :{k})" for k in terms)
         extra = f"_q(q) AS (SELECT {tsquery})"

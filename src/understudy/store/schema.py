@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from understudy.store.database import Database, Dialect, now_utc
 
-__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "apply_migrations"]
+__all__ = [
+    "MIGRATIONS",
+    "READER_TOKENS",
+    "Migration",
+    "applied_migrations",
+    "apply_migrations",
+]
 
 _TYPES: dict[Dialect, dict[str, str]] = {
     "sqlite": {
@@ -137,6 +143,87 @@ _FTS_POSTGRES = (
     "CREATE INDEX chunks_tsv ON chunks USING gin (tsv)",
 )
 
+# Superseded by 0010 (which rebuilds the index); kept as it ran on stores
+# that already applied it, without its rebuild so an upgrade rebuilds once.
+_FTS_READERS_SQLITE = (
+    "DROP TRIGGER chunks_fts_insert",
+    "DROP TRIGGER chunks_fts_delete",
+    "DROP TABLE chunks_fts",
+    """CREATE VIEW chunks_fts_content AS
+        SELECT id, title, text, 'rs' || readers_id AS readers FROM chunks""",
+    """CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        title, text, readers, content='chunks_fts_content', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, title, text, readers)
+        VALUES (new.id, new.title, new.text, 'rs' || new.readers_id); END""",
+    """CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, title, text, readers)
+        VALUES ('delete', old.id, old.title, old.text, 'rs' || old.readers_id); END""",
+)
+
+# The keyword index also holds, in a third column (weight 0 in bm25), who may
+# read each chunk: one token per principal of its reader set, ``rp`` and the
+# principal's UTF-8 bytes in hex, or for a set of more than READER_TOKENS
+# principals the set's own token ``rs<id>``; padded with ``rz`` to exactly
+# READER_TOKENS tokens, so every chunk's length grows alike and BM25's length
+# normalization does not depend on its readers. A search then intersects the
+# words' matches with its principal's few tokens inside FTS5 instead of
+# checking every match against the permission filter. Each reader set keeps
+# its tokens (``reader_sets.tokens``, set by a trigger: FTS5 reads its content
+# view without table-valued functions such as json_each); the content view
+# spells them for each chunk, the triggers keep the index in step with
+# ``chunks`` (reader sets never change), and the migration rebuilds the index.
+READER_TOKENS = 8
+_PAD = " rz" * READER_TOKENS
+_SET_TOKENS = f"""CASE WHEN json_array_length(principals) <= {READER_TOKENS}
+    THEN coalesce((SELECT group_concat('rp' || hex(p.value), ' ')
+        FROM json_each(principals) p), '')
+        || substr('{_PAD}', 1, 3 * ({READER_TOKENS} - json_array_length(principals)))
+    ELSE 'rs' || id || substr('{_PAD}', 1, 3 * {READER_TOKENS - 1}) END"""
+
+
+def _chunk_tokens(set_id: str) -> str:
+    return f"(SELECT r.tokens FROM reader_sets r WHERE r.id = {set_id})"
+
+
+_FTS_PRINCIPALS_SQLITE = (
+    "ALTER TABLE reader_sets ADD COLUMN tokens TEXT",
+    f"UPDATE reader_sets SET tokens = {_SET_TOKENS}",
+    f"""CREATE TRIGGER reader_sets_tokens AFTER INSERT ON reader_sets BEGIN
+        UPDATE reader_sets SET tokens = {_SET_TOKENS} WHERE id = new.id; END""",
+    "DROP TRIGGER chunks_fts_insert",
+    "DROP TRIGGER chunks_fts_delete",
+    "DROP TRIGGER IF EXISTS chunks_fts_update",
+    "DROP TABLE chunks_fts",
+    "DROP VIEW chunks_fts_content",
+    f"""CREATE VIEW chunks_fts_content AS
+        SELECT c.id, c.title, c.text, {_chunk_tokens("c.readers_id")} AS readers
+        FROM chunks c""",
+    """CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        title, text, readers, content='chunks_fts_content', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2')""",
+    f"""CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
+        INSERT INTO chunks_fts (rowid, title, text, readers)
+        VALUES (new.id, new.title, new.text, {_chunk_tokens("new.readers_id")}); END""",
+    f"""CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, title, text, readers)
+        VALUES ('delete', old.id, old.title, old.text, {_chunk_tokens("old.readers_id")}); END""",
+    f"""CREATE TRIGGER chunks_fts_update AFTER UPDATE OF title, text, readers_id ON chunks
+    BEGIN
+        INSERT INTO chunks_fts (chunks_fts, rowid, title, text, readers)
+        VALUES ('delete', old.id, old.title, old.text, {_chunk_tokens("old.readers_id")});
+        INSERT INTO chunks_fts (rowid, title, text, readers)
+        VALUES (new.id, new.title, new.text, {_chunk_tokens("new.readers_id")}); END""",
+    "INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')",
+)
+
+# What a keyword search's permission check needs of a matching chunk, in a
+# narrow index: probing it for each match costs a fraction of reading the row.
+_CHUNK_READERS_SQLITE = (
+    "CREATE INDEX IF NOT EXISTS chunks_id_readers ON chunks (id, readers_id, item_id)",
+)
+
 _RECORDS = (
     """CREATE TABLE decisions (
         id {id}, org TEXT NOT NULL DEFAULT 'default', key TEXT NOT NULL UNIQUE,
@@ -222,6 +309,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0005_models", _MODELS),
     Migration("0006_agent", _AGENT),
     Migration("0007_relay_tasks", _RELAY),
+    Migration("0008_fts_readers", (), sqlite=_FTS_READERS_SQLITE),
+    Migration("0009_chunk_readers_index", (), sqlite=_CHUNK_READERS_SQLITE),
+    Migration("0010_fts_reader_principals", (), sqlite=_FTS_PRINCIPALS_SQLITE),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,18 +12,43 @@ from understudy.errors import StoreError
 from understudy.records import Principal
 from understudy.store.base import SearchHit, Store
 from understudy.store.database import Database, sqlite_row_factory
-from understudy.store.items import ItemFilter
+from understudy.store.items import BY_ID, ItemFilter
 from understudy.store.permissions import reader_filter
 
-__all__ = ["SQLiteStore", "fts_query"]
+__all__ = [
+    "READER_TOKENS_IN_MATCH",
+    "SQLiteStore",
+    "fts_query",
+    "principal_token",
+    "readers_match",
+]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+# Up to this many reader tokens per person, the MATCH requires one of them
+# and FTS5 intersects the posting lists; an FTS5 OR costs in proportion to
+# its terms times the rows it walks, so beyond that every match is checked
+# against the permission filter instead. Measured at 1M chunks, 60 queries
+# (benchmarks/results/search.json, ``keyword_reader_tokens``): p50/p95 ms of
+# checking every match 24/112; an OR of 8 tokens 12/29, 16 tokens 19/48,
+# 32 tokens 34/78, 64 tokens 67/133.
+READER_TOKENS_IN_MATCH = 32
 
 
 def fts_query(text: str) -> str:
     """Return an FTS5 query that matches any word of ``text`` (quoted, so no syntax leaks)."""
     words = dict.fromkeys(word.lower() for word in _WORD.findall(text))
     return " OR ".join(f'"{word}"' for word in words)
+
+
+def principal_token(principal: str) -> str:
+    """Return the keyword index's token for a principal of a reader set (see schema)."""
+    return "rp" + principal.encode("utf-8").hex()
+
+
+def readers_match(tokens: Sequence[str]) -> str:
+    """Return the FTS5 condition that a chunk's readers hold one of ``tokens``."""
+    return "readers : (" + " OR ".join(f'"{token}"' for token in tokens) + ")"
 
 
 class SQLiteStore(Store):
@@ -49,23 +75,61 @@ class SQLiteStore(Store):
             ) from None
         return cls(Database(connection, "sqlite", str(path)))
 
+    def _reader_match(self, principal: Principal) -> str:
+        """Return the MATCH condition on reader tokens for ``principal``, or "" for none.
+
+        Each person contributes an OR of the tokens of their principals
+        (themselves, aliases, groups, projects, everyone) and of the readable
+        reader sets too large to be indexed by principal.
+        """
+        readers = reader_filter(principal)
+        if not readers.names:
+            return ""
+        parts = [
+            f"""SELECT {n} AS person, 'rp' || lower(hex(principal)) AS token FROM {names}
+            UNION ALL SELECT {n}, 'rs' || r.id FROM reader_sets r
+            WHERE r.id IN (SELECT id FROM {sets}) AND substr(r.tokens, 1, 2) = 'rs'"""
+            for n, (names, sets) in enumerate(zip(readers.principals, readers.names, strict=True))
+        ]
+        rows = self.db.rows(readers.with_clause() + " UNION ALL ".join(parts), readers.params)
+        tokens: dict[int, list[str]] = {n: [] for n in range(len(readers.names))}
+        for row in rows:
+            tokens[int(row["person"])].append(str(row["token"]))
+        if max(len(found) for found in tokens.values()) > READER_TOKENS_IN_MATCH:
+            return ""
+        return " AND ".join(readers_match(found) for found in tokens.values())
+
     def _data_version(self) -> Any:
         return self.db.scalar("PRAGMA data_version")
 
     def search_text(
         self, principal: Principal, query: str, limit: int = 20, where: ItemFilter | None = None
     ) -> list[SearchHit]:
-        """Return chunks ranked by BM25 (FTS5), among those ``principal`` may read."""
-        match = fts_query(query)
-        if not match:
+        """Return chunks ranked by BM25 (FTS5), among those ``principal`` may read.
+
+        The MATCH requires, for each person of the principal, one of the
+        reader tokens that person's principals and large reader sets carry in
+        the index (``_reader_match``), so FTS5 intersects the words' matches
+        with the readable chunks before any row is read or scored. A person
+        with more than ``READER_TOKENS_IN_MATCH`` tokens makes the search
+        check every match through the narrow ``chunks_id_readers`` index
+        instead. The permission condition stays in the WHERE clause either
+        way: the index narrows, the SQL decides.
+        """
+        words = fts_query(query)
+        if not words:
             return []
+        match = f"{{title text}} : ({words})"
+        readable = self._reader_match(principal)
+        if readable:
+            match += " AND " + readable
         readers = reader_filter(principal)
         condition, params = (where or ItemFilter()).chunk_sql()
         sql = f"""{readers.with_clause()}
-            SELECT c.id AS id, c.item_id AS item_id, bm25(chunks_fts, 2.0, 1.0) AS rank,
+            SELECT c.id AS id, c.item_id AS item_id, bm25(chunks_fts, 2.0, 1.0, 0.0) AS rank,
                 snippet(chunks_fts, 1, '[', ']', ' … ', 16) AS snippet
-            FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
-            WHERE chunks_fts MATCH :_match AND {readers.condition("c.readers_id")}
+            FROM chunks_fts JOIN chunks c INDEXED BY chunks_id_readers ON c.id = chunks_fts.rowid
+            WHERE chunks_fts MATCH :_match AND {readers.condition(BY_ID + "c.readers_id")}
                 AND {condition}
             ORDER BY rank LIMIT :_limit"""
         rows = self.db.rows(sql, {**readers.params, **params, "_match": match, "_limit": limit})

@@ -23,6 +23,14 @@ from sklearn.linear_model import LogisticRegression
 __all__ = ["Calibrator", "expected_calibration_error", "reliability_bins"]
 
 ISOTONIC_MIN_POSITIVES = 100
+# The reply model shrinks Platt's slope toward zero: a slice with a dozen
+# replies cannot tell a slope of 1 from one of 2, and an overconfident slope
+# costs more calibration on later mail than a timid one (reply ECE over the
+# Enron people's rolling splits: 0.057 with C = 1, 0.049 with C = 0.3).
+# Filing keeps C = 1: its autonomy needs confident folders, and its slices
+# hold many more correct guesses.
+PLATT_C = 1.0
+REPLY_PLATT_C = 0.3
 Array = NDArray[np.float64]
 
 
@@ -41,11 +49,13 @@ class Calibrator:
         scores: Array,
         labels: NDArray[np.bool_],
         fallback: tuple[Array, NDArray[np.bool_]] | None = None,
+        platt_c: float = PLATT_C,
     ) -> Calibrator:
         """Fit on a calibration slice; Platt for small slices, isotonic for large.
 
         ``fallback`` (scores and labels of the training rows) is used when the
-        slice cannot show how scores relate to outcomes.
+        slice cannot show how scores relate to outcomes; ``platt_c`` is the
+        inverse strength of the pull of Platt's slope toward zero.
         """
         labels = np.asarray(labels, dtype=bool)
         positives, negatives = int(labels.sum()), int((~labels).sum())
@@ -54,9 +64,9 @@ class Calibrator:
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
             iso.fit(scores, labels.astype(float))
             return cls(method="isotonic", isotonic=iso, base_rate=base)
-        platt = _platt(scores, labels)
+        platt = _platt(scores, labels, platt_c)
         if platt is None and fallback is not None:
-            platt = _platt(*fallback)
+            platt = _platt(*fallback, platt_c)
         if platt is None:
             return cls(method="constant", base_rate=base)
         return cls(method="platt", platt=platt, base_rate=base)
@@ -75,11 +85,13 @@ class Calibrator:
         return values
 
 
-def _platt(scores: Array, labels: NDArray[np.bool_]) -> LogisticRegression | None:
+def _platt(
+    scores: Array, labels: NDArray[np.bool_], c: float = PLATT_C
+) -> LogisticRegression | None:
     labels = np.asarray(labels, dtype=bool)
     if labels.all() or not labels.any():
         return None
-    platt = LogisticRegression(C=1.0)
+    platt = LogisticRegression(C=c)
     platt.fit(np.asarray(scores, dtype=float).reshape(-1, 1), labels)
     return platt if float(platt.coef_[0, 0]) > 0 else None
 
