@@ -7,7 +7,9 @@ client, with no language model:
 
 * the A2A ask round trip (SendMessage to a colleague's understudy, answered
   and cited), first one caller at a time, then C concurrent callers, each
-  with its own token and HTTP connection;
+  with its own token and HTTP connection: back to back, and pausing between
+  asks as people do (mean ``THINK`` seconds); each also with a plain JSON-RPC
+  client (httpx) that costs the shared cores a third of the SDK client's CPU;
 * the understudy's own work for the same questions in process (no HTTP), so
   the relay's share of a round trip shows;
 * ``ask_organization`` fanned out over A2A (``A2ARelay``) to 10 understudies.
@@ -262,6 +264,52 @@ async def caller(
             latencies.append(time.perf_counter() - started)
 
 
+async def wire_caller(
+    base: str,
+    token: str,
+    jobs: list[tuple[str, str]],
+    latencies: list[float],
+    errors: list[str],
+    think: float,
+) -> None:
+    """As ``caller``, but speaking A2A's JSON-RPC binding with plain httpx.
+
+    The same requests on the wire, without the SDK client's protobuf conversions,
+    which cost the client about three times the CPU: on a machine the client
+    shares with the server, that CPU is taken from the server.
+    """
+    headers = {"Authorization": f"Bearer {token}", "A2A-Version": "1.0"}
+    async with httpx.AsyncClient(headers=headers, timeout=60) as http:
+        pause = random.Random(hash(token))
+        for owner, question in jobs:
+            if think:
+                await asyncio.sleep(pause.uniform(0, 2 * think))
+            body = {
+                "jsonrpc": "2.0",
+                "id": uuid.uuid4().hex,
+                "method": "SendMessage",
+                "params": {
+                    "message": {
+                        "role": "ROLE_USER",
+                        "messageId": uuid.uuid4().hex,
+                        "parts": [{"text": question}],
+                    }
+                },
+            }
+            started = time.perf_counter()
+            answer = (await http.post(f"{base}/a2a/{owner}/", json=body)).json()
+            latencies.append(time.perf_counter() - started)
+            result = answer.get("result") or {}
+            if "message" in result:
+                if result["message"].get("metadata", {}).get("status") == "failed":
+                    errors.append("failed")
+            elif "task" in result:
+                if result["task"].get("status", {}).get("state") != "TASK_STATE_COMPLETED":
+                    errors.append(str(result["task"].get("status", {}).get("state")))
+            else:
+                errors.append(str(answer.get("error", "no answer"))[:200])
+
+
 def summary(latencies: list[float], seconds: float) -> dict[str, float]:
     """Return percentiles (ms) and throughput of a run."""
     ordered = sorted(latencies)
@@ -286,8 +334,13 @@ def round_trips(
     callers: int,
     per_caller: int,
     think: float = 0.0,
+    wire: bool = False,
 ) -> tuple[dict[str, float], list[str]]:
-    """Run ``callers`` concurrent callers, ``per_caller`` asks each; return the summary."""
+    """Run ``callers`` concurrent callers, ``per_caller`` asks each; return the summary.
+
+    ``wire``: plain JSON-RPC callers instead of the a2a-sdk client.
+    """
+    ask = wire_caller if wire else caller
     people = sorted(tokens)
     latencies: list[float] = []
     errors: list[str] = []
@@ -296,7 +349,7 @@ def round_trips(
         asked = pairs(people, per_caller, n)
         asker = asked[0][0]
         jobs = [(owner, questions[(n + i) % len(questions)]) for i, (_, owner) in enumerate(asked)]
-        plans.append(caller(base, tokens[asker], jobs, latencies, errors, think))
+        plans.append(ask(base, tokens[asker], jobs, latencies, errors, think))
 
     async def everyone() -> None:
         await asyncio.gather(*plans)
@@ -325,6 +378,7 @@ def rounds(
     tokens: dict[str, str],
     questions: tuple[str, ...],
     load: tuple[int, int, float],
+    wire: bool = False,
 ) -> dict[str, Any]:
     """Measure ROUNDS times; report the round with the median p95, and every round.
 
@@ -335,7 +389,9 @@ def rounds(
     taken = []
     for _ in range(ROUNDS):
         server, client = server_cpu(process.pid), time.process_time()
-        figures, errors = round_trips(base, tokens, questions, callers, per_caller, think)
+        figures, errors = round_trips(
+            base, tokens, questions, callers, per_caller, think, wire=wire
+        )
         count = figures["requests"] or 1
         server = 1000 * (server_cpu(process.pid) - server) / count
         client = 1000 * (time.process_time() - client) / count
@@ -423,6 +479,10 @@ def measure(org: str, workers: int, callers: int, per_caller: int, runs: int) ->
         one, _ = round_trips(base, tokens, questions, 1, 40)
         loaded = rounds(process, base, tokens, questions, (callers, per_caller, 0.0))
         paced = rounds(process, base, tokens, questions, (callers, per_caller, THINK))
+        wired = rounds(process, base, tokens, questions, (callers, per_caller, 0.0), wire=True)
+        wired_paced = rounds(
+            process, base, tokens, questions, (callers, per_caller, THINK), wire=True
+        )
         fanned = fan_out(base, home, questions[0], runs)
     finally:
         process.terminate()
@@ -444,6 +504,13 @@ def measure(org: str, workers: int, callers: int, per_caller: int, runs: int) ->
             "callers": callers,
             "mean_think_s": THINK,
             **paced,
+        },
+        "round_trip_concurrent_wire_client": {"callers": callers, **wired},
+        "capacity_estimate_wire_client": capacity(wired, callers),
+        "round_trip_concurrent_with_think_time_wire_client": {
+            "callers": callers,
+            "mean_think_s": THINK,
+            **wired_paced,
         },
         "fan_out": fanned,
     }
@@ -494,20 +561,24 @@ def machine() -> dict[str, Any]:
 def table(results: list[dict[str, Any]]) -> str:
     """Return the figures as a text table."""
     lines = [
-        f"{'org':<6} {'items':>5} {'work':>6} {'1 caller':>9} "
+        f"{'org client':<11} {'items':>5} {'work':>6} {'1 caller':>9} "
         f"{'50 back to back: p50/p95, req/s':>33} {'50 with think time: p50/p95':>29} "
         f"{'fan-out 10':>11}",
     ]
     for r in results:
-        one, many = r["round_trip_one_caller"], r["round_trip_concurrent"]
-        paced, fan = r["round_trip_concurrent_with_think_time"], r["fan_out"]
-        lines.append(
-            f"{r['organization']:<6} {r['items']:>5} "
-            f"{r['understudy_work_in_process']['p50_ms']:>4.0f}ms {one['p50_ms']:>7.0f}ms "
-            f"{many['p50_ms']:>14.0f} / {many['p95_ms']:.0f} ms, {many['requests_per_s']:>5.1f} "
-            f"{paced['p50_ms']:>19.0f} / {paced['p95_ms']:.0f} ms {fan['median_ms']:>9.0f}ms"
-        )
+        one, fan = r["round_trip_one_caller"], r["fan_out"]
+        for client, suffix in (("sdk", ""), ("wire", "_wire_client")):
+            many = r[f"round_trip_concurrent{suffix}"]
+            paced = r[f"round_trip_concurrent_with_think_time{suffix}"]
+            lines.append(
+                f"{r['organization'] + ' ' + client:<11} {r['items']:>5} "
+                f"{r['understudy_work_in_process']['p50_ms']:>4.0f}ms {one['p50_ms']:>7.0f}ms "
+                f"{many['p50_ms']:>14.0f} / {many['p95_ms']:.0f} ms, "
+                f"{many['requests_per_s']:>5.1f} "
+                f"{paced['p50_ms']:>19.0f} / {paced['p95_ms']:.0f} ms {fan['median_ms']:>9.0f}ms"
+            )
     lines.append("work: the understudy's own answer, in process; the rest: A2A round trips.")
+    lines.append("sdk: the official a2a-sdk client; wire: the same JSON-RPC with plain httpx.")
     return "\n".join(lines)
 
 
@@ -517,7 +588,7 @@ def main() -> None:
     parser.add_argument("--orgs", default="small,demo")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--callers", type=int, default=50)
-    parser.add_argument("--per-caller", type=int, default=6)
+    parser.add_argument("--per-caller", type=int, default=10)
     parser.add_argument("--fan-out-runs", type=int, default=10)
     parser.add_argument("--output", type=Path, default=RESULTS)
     options = parser.parse_args()
@@ -531,7 +602,10 @@ def main() -> None:
         "load_average_before_after": [list(load_before), list(os.getloadavg())],
         "targets": {"round_trip_p95_ms": 300, "fan_out_10_ms": 1000},
         "a2a_sdk_tracing": os.environ["OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"],
-        "client": "official a2a-sdk client, one asyncio process, one connection per caller",
+        "client": (
+            "official a2a-sdk client (and, under *_wire_client, the same JSON-RPC requests "
+            "with plain httpx), one asyncio process, one connection per caller"
+        ),
         "results": results,
     }
     options.output.parent.mkdir(parents=True, exist_ok=True)

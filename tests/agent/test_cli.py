@@ -163,6 +163,27 @@ def test_audit_for_a_person_as_json(cli: Run) -> None:
     assert "disclose" in out
 
 
+def test_an_askers_questions_wait_then_carry_the_owners_answer(cli: Run) -> None:
+    out, _ = cli("questions", "--as", "omar")
+    assert flat(out) == "No questions of yours wait for anyone, or were answered."
+    data = cli.json("ask", "When is the Atlas launch?", "--as", "omar", "--to", "maya", "--json")
+    queued = data["actions"][0]["id"]  # type: ignore[index]
+    out, _ = cli("questions", "--as", "Omar Diaz")
+    assert flat(out).startswith(f"#{queued} to maya (waiting, asked ")
+    assert "When is the Atlas launch?" in out
+    cli("approvals", "approve", str(queued))
+    found = cli.json("questions", "--as", "omar", "--json")
+    assert isinstance(found, list) and len(found) == 1
+    answer = found[0]["answer"]
+    assert found[0]["state"] == answer["status"] == "answered"
+    assert answer["text"].startswith("The understudy of Maya Okafor: With Maya Okafor's approval")
+    assert "March 3" in answer["text"] and answer["citations"]
+    out, _ = cli("questions", "--as", "omar")
+    assert "Atlas launch date (email #" in out
+    # Maya asked nothing; Omar's question is not hers to see here.
+    assert cli.json("questions", "--as", "maya", "--json") == []
+
+
 def test_policy_show_and_set(cli: Run, tmp_path: Path) -> None:
     shown = cli.json("policy", "show", "--for", "omar")
     assert shown == {

@@ -117,6 +117,20 @@ def test_a_declined_question_waits_for_its_owner_to_decide(client: TestClient, d
     again = client.post(f"/api/approvals/{first}/approve", headers=owner)
     assert again.status_code == 400
     assert "already done" in again.json()["error"]["message"]
+    # The asker finds each answer among their questions; the owner's reason stays private.
+    asked = _ok(client.get("/api/questions", headers=ceo))["questions"]
+    by_id = {q["id"]: q for q in asked}
+    assert by_id[first]["answer"]["text"].startswith("The understudy of Emily Carter")
+    assert by_id[second]["state"] == "declined"
+    assert "private" not in str(by_id[second])
+    assert "Ask Grace." in by_id[third]["answer"]["text"]
+    assert all(q["to"] == HR_STAFF for q in by_id.values())
+    assert [q["id"] for q in asked] == sorted((q["id"] for q in asked), reverse=True)
+    # Nobody else sees them: not the owner they went to, nor a colleague.
+    for other in (HR_STAFF, HR_LEAD):
+        seen = _ok(client.get("/api/questions", headers=bearer(token(demo, other))))
+        assert not {first, second, third} & {q["id"] for q in seen["questions"]}
+    assert client.get("/api/questions?limit=0", headers=ceo).status_code == 422
 
 
 def test_openapi_describes_the_api(client: TestClient) -> None:

@@ -22,7 +22,7 @@ from tests.relay.servers import (
     token,
 )
 
-TOOLS = {"search", "ask", "brief", "predict", "approvals"}
+TOOLS = {"search", "ask", "brief", "predict", "approvals", "questions"}
 
 
 async def _call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
@@ -55,22 +55,37 @@ def test_stdio_tools_act_as_the_person_given(demo: Path) -> None:
 
 
 def test_stdio_acts_as_the_person_of_understudy_token(demo: Path) -> None:
-    async def session() -> tuple[dict[str, Any], dict[str, Any]]:
-        async with mcp_stdio(demo, env={"UNDERSTUDY_TOKEN": token(demo, CEO)}) as asker:
-            await _call(asker, "ask", question=f"{HR_QUESTION} (stdio)", to=HR_STAFF)
+    question = f"{HR_QUESTION} (stdio)"
+
+    def asked(found: dict[str, Any]) -> dict[str, Any]:
+        return next(q for q in found["questions"] if q["question"] == question)
+
+    async def session() -> tuple[dict[str, Any], ...]:
+        asker_env = {"UNDERSTUDY_TOKEN": token(demo, CEO)}
+        async with mcp_stdio(demo, env=asker_env) as asker:
+            await _call(asker, "ask", question=question, to=HR_STAFF)
+            before = asked(await _call(asker, "questions"))
         owner_token = token(demo, HR_STAFF)
         async with mcp_stdio(demo, env={"UNDERSTUDY_TOKEN": owner_token}) as owner:
             waiting = await _call(owner, "approvals")
-            mine = next(
-                a for a in waiting["actions"] if a["payload"]["question"].endswith("(stdio)")
-            )
+            mine = next(a for a in waiting["actions"] if a["payload"]["question"] == question)
             done = await _call(owner, "approvals", action="approve", id=mine["id"])
-        return mine, done
+            # The owner did not ask it: it is not among their own questions.
+            theirs = await _call(owner, "questions")
+        async with mcp_stdio(demo, env=asker_env) as asker:
+            after = asked(await _call(asker, "questions"))
+        return mine, done, before, after, theirs
 
-    queued, done = run(session())
+    queued, done, before, after, theirs = run(session())
     assert (queued["owner"], queued["requested_by"]) == (HR_STAFF, CEO)
     assert done["action"]["state"] == "done"
     assert done["action"]["approved_by"] == HR_STAFF
+    assert (before["to"], before["state"], before["answer"]) == (HR_STAFF, "waiting", None)
+    assert "reason" not in before
+    assert after["state"] in {"answered", "nothing"}
+    assert after["answer"]["from"] == "the understudy of Emily Carter"
+    assert after["answer"]["asker"] == CEO
+    assert all(q["question"] != question for q in theirs["questions"])
 
 
 def test_stdio_without_an_identity_says_what_to_do(demo: Path) -> None:

@@ -317,6 +317,14 @@ def test_actions_predictions_and_audit(store: Store) -> None:
     done = store.update_action(action.id, "approved", approved_by="ann")
     assert (done.state, done.approved_by) == ("approved", "ann")
     assert [a.id for a in store.list_actions(owner="ann", state="approved")] == [action.id]
+    asked = [
+        store.add_action(Action(owner=o, kind=k, payload={}, requested_by="cy")).id
+        for o, k in (("ann", "answer_question"), ("bo", "answer_question"), ("ann", "send"))
+    ]
+    questions = store.list_actions(requested_by="cy", kind="answer_question")
+    assert [a.id for a in questions] == [asked[1], asked[0]]
+    assert [a.id for a in store.list_actions(requested_by="cy", limit=1)] == [asked[2]]
+    assert store.list_actions(requested_by="bo", kind="answer_question") == []
     prediction = store.add_prediction(
         Prediction(
             person="ann", item_id=1, distribution={"reply": 0.8, "ignore": 0.2}, confidence=0.8

@@ -6,7 +6,8 @@ read (the owner chose to share it); editing it sends the owner's own words;
 rejecting it tells the asker the owner declined. The answer — still spoken
 by the understudy, never as the owner — is kept on the action (``payload
 ["answer"]``, the same shape as any response) so every channel can hand it
-back: the A2A task the question came in on is completed from it. Every
+back: the A2A task the question came in on is completed from it, and any
+asker (by the API, MCP or the command line) finds it with ``asked_by``. Every
 answer is a disclosure in the audit log.
 """
 
@@ -19,7 +20,7 @@ from understudy.records import Action, AuditEvent, Principal
 from understudy.settings import Settings
 from understudy.store import Store
 
-__all__ = ["QUESTION", "answer_queued", "decline_queued"]
+__all__ = ["QUESTION", "answer_queued", "asked_by", "decline_queued"]
 
 QUESTION = "answer_question"
 
@@ -107,3 +108,30 @@ def decline_queued(store: Store, action: Action, by: str) -> Action:
     )
     _disclose(store, updated, by, reply, "answer_declined")
     return updated
+
+
+def asked_by(store: Store, asker: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Return the questions ``asker`` left with someone's owner, newest first.
+
+    Each says whom it went to, whether it still waits, and the answer once the
+    owner decided. It never shows what only the owner sees: why the understudy
+    could not answer, an edit's draft before it is sent, the owner's reason for
+    declining.
+    """
+    found = []
+    for action in store.list_actions(requested_by=asker, kind=QUESTION, limit=limit):
+        answer = action.payload.get("answer")
+        if not isinstance(answer, dict) or answer.get("asker") != asker:
+            answer = None
+        found.append(
+            {
+                "id": action.id,
+                "to": action.owner,
+                "question": str(action.payload.get("question") or ""),
+                "state": "waiting" if answer is None else str(answer.get("status")),
+                "asked": action.created_at.isoformat(),
+                "updated": action.updated_at.isoformat(),
+                "answer": answer,
+            }
+        )
+    return found

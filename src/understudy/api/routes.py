@@ -99,6 +99,15 @@ def approvals(request: Request) -> dict[str, Any]:
     return {"actions": operations.approvals(_deployment(request), _caller(request))}
 
 
+@router.get("/questions", summary="Questions you left for others, and their answers")
+def questions(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    """Return the questions an understudy passed on to its owner for you, newest first.
+
+    Each waits until that owner decides; then it carries the answer (or that they declined).
+    """
+    return {"questions": operations.questions(_deployment(request), _caller(request), limit)}
+
+
 @router.post("/approvals/{action_id}/approve", summary="Approve and carry out an action")
 def approve(action_id: ActionId, request: Request) -> dict[str, Any]:
     """Approve one of your waiting actions; it is carried out at once."""

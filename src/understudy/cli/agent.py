@@ -98,6 +98,36 @@ def token(
     typer.echo(issue_token(store, store.find_person(person).id, agent=agent, lifetime=days * 86400))
 
 
+def questions(
+    person: str = typer.Option(..., "--as", help="Whose questions (id, email or name)."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500, help="At most this many."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show the questions you left for colleagues' owners: waiting, answered or declined."""
+    from understudy.agent.questions import asked_by
+
+    store = open_configured_store()
+    found = asked_by(store, store.find_person(person).id, limit)
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        console.print("No questions of yours wait for anyone, or were answered.")
+    for q in found:
+        console.print(
+            f"#{q['id']} to {q['to']} ({q['state']}, asked {q['asked'][:16]}): {q['question']}",
+            highlight=False,
+        )
+        answer = q["answer"]
+        if answer is not None:
+            console.print(f"  {answer['text']}", highlight=False)
+            for c in answer["citations"]:
+                console.print(
+                    f"    [{c['n']}] {c['title']} [dim]({c['kind']} #{c['item']})[/dim]",
+                    highlight=False,
+                )
+
+
 approvals_app = typer.Typer(
     help="Approve, edit or reject what understudies proposed.", invoke_without_command=True
 )
@@ -276,6 +306,7 @@ def register(app: typer.Typer) -> None:
     """Add the agent commands to ``app``."""
     app.command()(ask)
     app.command()(token)
+    app.command()(questions)
     app.command()(audit)
     app.add_typer(approvals_app, name="approvals")
     app.add_typer(policy_app, name="policy")

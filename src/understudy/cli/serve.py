@@ -63,7 +63,7 @@ def mcp(
         None, "--as", help="Act as this person (id, email or name); default: UNDERSTUDY_TOKEN."
     ),
 ) -> None:
-    """Serve the MCP tools (search, ask, brief, predict, approvals) on stdin/stdout."""
+    """Serve the MCP tools (search, ask, brief, predict, approvals, questions) on stdin/stdout."""
     from understudy.agent.tokens import Caller
     from understudy.relay.deployment import Deployment
     from understudy.relay.mcp_server import run_stdio

@@ -1,4 +1,5 @@
-"""What an authenticated caller may do over the wire: ask, search, brief, predict, approvals.
+"""What an authenticated caller may do over the wire: ask, search, brief, predict,
+approvals, questions.
 
 The HTTP API, A2A and MCP all come here, with the caller taken from a
 verified token and never from the request body. Reads run as the caller; a
@@ -218,6 +219,14 @@ def approvals(deployment: Deployment, caller: Caller) -> list[dict[str, Any]]:
 
     with deployment.store() as store:
         return [action_view(a) for a in pending(store, caller.person)]
+
+
+def questions(deployment: Deployment, caller: Caller, limit: int = 50) -> list[dict[str, Any]]:
+    """Return the questions the caller left with others' owners, and their answers."""
+    from understudy.agent.questions import asked_by
+
+    with deployment.store() as store:
+        return asked_by(store, caller.person, max(1, min(limit, 500)))
 
 
 def decide(

@@ -223,17 +223,31 @@ class HistoryTables:
             raise NotFound(f"no action {action_id}; run 'understudy approvals' to see the queue")
         return _action(row)
 
-    def list_actions(self, owner: str | None = None, state: str | None = None) -> list[Action]:
-        """Return actions, newest first, for an owner and in a state."""
-        parts, params = ["1 = 1"], {}
-        if owner is not None:
-            parts.append("owner = :owner")
-            params["owner"] = owner
-        if state is not None:
-            parts.append("state = :state")
-            params["state"] = state
+    def list_actions(
+        self,
+        owner: str | None = None,
+        state: str | None = None,
+        requested_by: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[Action]:
+        """Return actions, newest first, for an owner, in a state, asked by someone, of a kind."""
+        parts: list[str] = ["1 = 1"]
+        params: dict[str, str | int] = {}
+        for column, value in (
+            ("owner", owner),
+            ("state", state),
+            ("requested_by", requested_by),
+            ("kind", kind),
+        ):
+            if value is not None:
+                parts.append(f"{column} = :{column}")
+                params[column] = value
+        if limit is not None:
+            params["limit"] = limit
         rows = self.db.rows(
-            f"SELECT * FROM actions WHERE {' AND '.join(parts)} ORDER BY id DESC",
+            f"SELECT * FROM actions WHERE {' AND '.join(parts)} ORDER BY id DESC"
+            + (" LIMIT :limit" if limit is not None else ""),
             params,
         )
         return [_action(row) for row in rows]

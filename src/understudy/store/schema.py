@@ -301,6 +301,8 @@ _RELAY = (
     "CREATE INDEX relay_tasks_recent ON relay_tasks (scope, updated_at)",
 )
 
+_ACTIONS_ASKER = ("CREATE INDEX actions_asker ON actions (requested_by, kind, id)",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_directory", _DIRECTORY),
     Migration("0002_items", _ITEMS, sqlite=_FTS_SQLITE, postgres=_FTS_POSTGRES),
@@ -312,6 +314,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0008_fts_readers", (), sqlite=_FTS_READERS_SQLITE),
     Migration("0009_chunk_readers_index", (), sqlite=_CHUNK_READERS_SQLITE),
     Migration("0010_fts_reader_principals", (), sqlite=_FTS_PRINCIPALS_SQLITE),
+    # An asker's own questions, newest first (``understudy questions``).
+    Migration("0011_actions_asker", _ACTIONS_ASKER),
 )
 
 
