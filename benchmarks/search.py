@@ -623,7 +623,6 @@ def measure(backend: str, location: str, plan: dict[str, Any], runs: int) -> dic
     clock = time.perf_counter()
     store = open_store(backend, location)
     searcher = Searcher(store, embedder)
-    serial = Searcher(store, embedder, parallel=False)
     asker = [Principal.person(f"p{people[n % len(people)]:03d}") for n in range(len(queries))]
     searcher.search(asker[0], queries[0], limit=10, mode="vector")  # loads the vector index
     first_search_s = time.perf_counter() - clock
@@ -640,10 +639,6 @@ def measure(backend: str, location: str, plan: dict[str, Any], runs: int) -> dic
             figures.setdefault(mode, []).append(percentiles(seconds))
         vectors = embedder.embed_batch(queries)
         parts = {
-            "hybrid, halves one after the other": [
-                _timed(serial.search, asker[n], q, limit=10, mode="hybrid")
-                for n, q in enumerate(queries)
-            ],
             "store.search_text (100)": [
                 _timed(searcher.keyword, asker[n], q, 100) for n, q in enumerate(queries)
             ],

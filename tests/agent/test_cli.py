@@ -173,11 +173,13 @@ def test_an_askers_questions_wait_then_carry_the_owners_answer(cli: Run) -> None
     assert "When is the Atlas launch?" in out
     cli("approvals", "approve", str(queued))
     found = cli.json("questions", "--as", "omar", "--json")
-    assert isinstance(found, list) and len(found) == 1
+    assert isinstance(found, list)
+    assert len(found) == 1
     answer = found[0]["answer"]
     assert found[0]["state"] == answer["status"] == "answered"
     assert answer["text"].startswith("The understudy of Maya Okafor: With Maya Okafor's approval")
-    assert "March 3" in answer["text"] and answer["citations"]
+    assert "March 3" in answer["text"]
+    assert answer["citations"]
     out, _ = cli("questions", "--as", "omar")
     assert "Atlas launch date (email #" in out
     # Maya asked nothing; Omar's question is not hers to see here.

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -52,11 +51,6 @@ __all__ = [
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-# The vector half of a hybrid search runs here while the keyword half runs in
-# the caller's thread: both spend their time outside the GIL (SQLite or
-# PostgreSQL, the embedding model, the vector index), so on two cores the
-# search takes about as long as the slower half instead of the sum.
-_NEAREST = ThreadPoolExecutor(max_workers=4, thread_name_prefix="understudy-vector")
 _STOP = frozenset(
     "a an and are as at be by for from has have how i in is it of on or that the this to was "
     "were what when where which who why will with do does did about into our we you your".split()
@@ -183,8 +177,7 @@ class Searcher:
 
     ``ranker`` is a learned ``Ranker``; by default the one stored in the home
     (if any, and if trained with this embedder) is loaded on first use; None
-    means ``fusion`` alone. ``parallel`` runs the two halves of a hybrid search
-    at once (the default); False runs them one after the other.
+    means ``fusion`` alone.
     """
 
     def __init__(
@@ -193,11 +186,9 @@ class Searcher:
         embedder: QueryEmbedder | None = None,
         fusion: Fusion | None = None,
         ranker: Ranker | Literal["stored"] | None = "stored",
-        parallel: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.parallel = parallel
         self.fusion = fusion or Fusion()
         self._ranker = ranker
         self._names: dict[str, str] = {}
@@ -216,8 +207,12 @@ class Searcher:
     def keyword(
         self, principal: Principal, query: str, limit: int, where: ItemFilter | None = None
     ) -> list[SearchHit]:
-        """Return keyword hits (BM25 on SQLite, ts_rank on PostgreSQL)."""
-        return self.store.search_text(principal, " ".join(query_terms(query)), limit, where)
+        """Return keyword hits (BM25 on SQLite, ts_rank on PostgreSQL).
+
+        Snippets may be left out: ``rank`` fetches them for the results it shows.
+        """
+        terms = " ".join(query_terms(query))
+        return self.store.search_text(principal, terms, limit, where, snippets=False)
 
     def vector(
         self, principal: Principal, query: str, limit: int, where: ItemFilter | None = None
@@ -227,17 +222,6 @@ class Searcher:
             return []
         vector = self.embedder.embed_batch([query])[0]
         return self.store.search_vectors(principal, self.embedder.name, vector, limit, where)
-
-    def _nearest(
-        self,
-        embedder: QueryEmbedder,
-        principal: Principal,
-        query: str,
-        limit: int,
-        where: ItemFilter | None,
-    ) -> tuple[NDArray[np.float32], list[SearchHit]]:
-        vector = embedder.embed_batch([query])[0]
-        return vector, self.store.search_vectors(principal, embedder.name, vector, limit, where)
 
     def search(
         self,
@@ -262,21 +246,13 @@ class Searcher:
         """Return the items either list finds for ``query``, with their features."""
         depth = max(self.fusion.candidates, limit * 3)
         found: dict[int, Candidate] = {}
-        embedder = self.embedder if mode in ("hybrid", "vector") else None
-        nearest: Future[tuple[NDArray[np.float32], list[SearchHit]]] | None = None
-        if embedder is not None and mode == "hybrid" and self.parallel:
-            nearest = _NEAREST.submit(self._nearest, embedder, principal, query, depth, where)
-        try:
-            if mode in ("hybrid", "keyword"):
-                hits = self.keyword(principal, query, depth, where)
-                _gather(found, hits, self.fusion.candidates, keyword=True)
-        finally:
-            if nearest is not None:  # never hand the store back while the other half uses it
-                wait([nearest])
         vector: NDArray[np.float32] | None = None
-        if embedder is not None:
-            meaning = nearest.result() if nearest is not None else None
-            vector, hits = meaning or self._nearest(embedder, principal, query, depth, where)
+        if mode in ("hybrid", "keyword"):
+            hits = self.keyword(principal, query, depth, where)
+            _gather(found, hits, self.fusion.candidates, keyword=True)
+        if mode in ("hybrid", "vector") and self.embedder is not None:
+            vector = self.embedder.embed_batch([query])[0]
+            hits = self.store.search_vectors(principal, self.embedder.name, vector, depth, where)
             _gather(found, hits, self.fusion.candidates, keyword=False)
         pool = Pool(query, principal, found, vector)
         self._attach_heads(pool, list(found))
@@ -292,6 +268,7 @@ class Searcher:
         ranker = ranker or self.ranker
         chosen = self.order(pool, limit, mode, ranker)
         self._attach_items(pool, [candidate for candidate, _ in chosen])
+        self._attach_snippets(pool, [candidate for candidate, _ in chosen])
         return [
             self._result(pool, candidate, score, ranker)
             for candidate, score in chosen
@@ -346,6 +323,22 @@ class Searcher:
         for candidate in chosen:
             if candidate.item is None:
                 candidate.item = items.get(candidate.item_id)
+
+    def _attach_snippets(self, pool: Pool, chosen: Sequence[Candidate]) -> None:
+        """Fetch the keyword snippets of the candidates shown, of their best keyword chunk."""
+        wanted = {
+            c.item_id: next(iter(c.keyword_chunks))
+            for c in chosen
+            if c.keyword_chunks and not c.snippet
+        }
+        if not wanted:
+            return
+        terms = " ".join(query_terms(pool.query))
+        found = self.store.text_snippets(pool.principal, terms, list(wanted.values()))
+        for candidate in chosen:
+            chunk_id = wanted.get(candidate.item_id)
+            if chunk_id is not None:
+                candidate.snippet = found.get(chunk_id, "")
 
     def add_vector_features(self, pool: Pool) -> None:
         """Set ``dense`` and ``prf`` from the candidates' stored vectors (0 without them).

@@ -71,9 +71,25 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
 
     @abstractmethod
     def search_text(
-        self, principal: Principal, query: str, limit: int = 20, where: ItemFilter | None = None
+        self,
+        principal: Principal,
+        query: str,
+        limit: int = 20,
+        where: ItemFilter | None = None,
+        snippets: bool = True,
     ) -> list[SearchHit]:
-        """Return chunks ranked by keyword relevance, among those ``principal`` may read."""
+        """Return chunks ranked by keyword relevance, among those ``principal`` may read.
+
+        ``snippets=False`` lets the store leave hits' snippets empty; a search
+        then asks ``text_snippets`` for the few chunks it shows.
+        """
+
+    @abstractmethod
+    def text_snippets(
+        self, principal: Principal, query: str, chunk_ids: Sequence[int]
+    ) -> dict[int, str]:
+        """Return the keyword snippet of each of ``chunk_ids`` that ``principal`` may read
+        and ``query`` matches, matched words in brackets."""
 
     @abstractmethod
     def _data_version(self) -> Any:

@@ -51,6 +51,10 @@ def hnsw_search_width(limit: int, allowed: float, total: float, iterative: bool)
     return needed if needed <= _EF_LIMIT else None
 
 
+# Matched words in brackets, 8 to 24 words of the chunk's text around them.
+_HEADLINE = "ts_headline('english', c.text, _q.q, 'StartSel=[,StopSel=],MaxWords=24,MinWords=8')"
+
+
 @dataclass(slots=True)
 class _ReaderCounts:
     """Estimated vectors per reader set for one model, and when they were counted."""
@@ -116,9 +120,18 @@ class PostgresStore(Store):
         return self.db.scalar("SELECT coalesce(max(id), 0) + count(*) AS v FROM chunks")
 
     def search_text(
-        self, principal: Principal, query: str, limit: int = 20, where: ItemFilter | None = None
+        self,
+        principal: Principal,
+        query: str,
+        limit: int = 20,
+        where: ItemFilter | None = None,
+        snippets: bool = True,
     ) -> list[SearchHit]:
-        """Return chunks ranked by ``ts_rank_cd`` over tsvector, among readable ones."""
+        """Return chunks ranked by ``ts_rank_cd`` over tsvector, among readable ones.
+
+        Snippets always come along: the planner computes ``ts_headline`` after
+        the sort and limit, for the rows returned only.
+        """
         words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
         if not words:
             return []
@@ -138,8 +151,7 @@ class PostgresStore(Store):
         extra = f"_q(q) AS (SELECT {tsquery})"
         sql = f"""{readers.with_clause(extra)}
             SELECT c.id AS id, c.item_id AS item_id, ts_rank_cd(c.tsv, _q.q, 1) AS rank,
-                ts_headline('english', c.text, _q.q,
-                    'StartSel=[,StopSel=],MaxWords=24,MinWords=8') AS snippet
+                {_HEADLINE} AS snippet
             FROM chunks c, _q
             WHERE c.tsv @@ _q.q AND {readers.condition("c.readers_id")} AND {condition}
             ORDER BY rank DESC, c.id LIMIT :_limit"""
@@ -153,6 +165,25 @@ class PostgresStore(Store):
             )
             for row in rows
         ]
+
+    def text_snippets(
+        self, principal: Principal, query: str, chunk_ids: Sequence[int]
+    ) -> dict[int, str]:
+        """Return ``ts_headline`` snippets of the readable chunks ``query`` matches."""
+        words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+        if not words or not chunk_ids:
+            return {}
+        readers = reader_filter(principal)
+        terms = {f"_w{n}": w for n, w in enumerate(words)}
+        tsquery = " || ".join(f"plainto_tsquery('english', :{k})" for k in terms)
+        extra = f"_q(q) AS (SELECT {tsquery})"
+        sql = f"""{readers.with_clause(extra)}
+            SELECT c.id AS id, {_HEADLINE} AS snippet FROM chunks c, _q
+            WHERE c.id = ANY(CAST(:_ids AS BIGINT[])) AND c.tsv @@ _q.q
+                AND {readers.condition("c.readers_id")}"""
+        ids = "{" + ",".join(str(int(c)) for c in dict.fromkeys(chunk_ids)) + "}"
+        rows = self.db.rows(sql, {**readers.params, **terms, "_ids": ids})
+        return {int(row["id"]): str(row["snippet"] or "") for row in rows}
 
     def _after_embeddings(self, model: str, digests: Sequence[str]) -> None:
         if digests and self.has_pgvector:

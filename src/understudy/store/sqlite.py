@@ -35,6 +35,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 READER_TOKENS_IN_MATCH = 32
 
 
+# Matched words in brackets, about 16 tokens of the chunk's text around them.
+_SNIPPET = "snippet(chunks_fts, 1, '[', ']', ' … ', 16)"
+
+
 def fts_query(text: str) -> str:
     """Return an FTS5 query that matches any word of ``text`` (quoted, so no syntax leaks)."""
     words = dict.fromkeys(word.lower() for word in _WORD.findall(text))
@@ -103,7 +107,12 @@ class SQLiteStore(Store):
         return self.db.scalar("PRAGMA data_version")
 
     def search_text(
-        self, principal: Principal, query: str, limit: int = 20, where: ItemFilter | None = None
+        self,
+        principal: Principal,
+        query: str,
+        limit: int = 20,
+        where: ItemFilter | None = None,
+        snippets: bool = True,
     ) -> list[SearchHit]:
         """Return chunks ranked by BM25 (FTS5), among those ``principal`` may read.
 
@@ -114,7 +123,9 @@ class SQLiteStore(Store):
         with more than ``READER_TOKENS_IN_MATCH`` tokens makes the search
         check every match through the narrow ``chunks_id_readers`` index
         instead. The permission condition stays in the WHERE clause either
-        way: the index narrows, the SQL decides.
+        way: the index narrows, the SQL decides. SQLite computes every selected
+        column of every match before it sorts, so ``snippets=False`` spares a
+        snippet per match (about a third of the query at a million chunks).
         """
         words = fts_query(query)
         if not words:
@@ -127,7 +138,7 @@ class SQLiteStore(Store):
         condition, params = (where or ItemFilter()).chunk_sql()
         sql = f"""{readers.with_clause()}
             SELECT c.id AS id, c.item_id AS item_id, bm25(chunks_fts, 2.0, 1.0, 0.0) AS rank,
-                snippet(chunks_fts, 1, '[', ']', ' … ', 16) AS snippet
+                {_SNIPPET if snippets else "''"} AS snippet
             FROM chunks_fts JOIN chunks c INDEXED BY chunks_id_readers ON c.id = chunks_fts.rowid
             WHERE chunks_fts MATCH :_match AND {readers.condition(BY_ID + "c.readers_id")}
                 AND {condition}
@@ -142,3 +153,22 @@ class SQLiteStore(Store):
             )
             for row in rows
         ]
+
+    def text_snippets(
+        self, principal: Principal, query: str, chunk_ids: Sequence[int]
+    ) -> dict[int, str]:
+        """Return FTS5 snippets of the chunks that ``principal`` may read and ``query`` matches."""
+        words = fts_query(query)
+        if not words or not chunk_ids:
+            return {}
+        readers = reader_filter(principal)
+        ids = {f"_c{n}": int(chunk_id) for n, chunk_id in enumerate(dict.fromkeys(chunk_ids))}
+        marks = ", ".join(f":{k}" for k in ids)
+        sql = f"""{readers.with_clause()}
+            SELECT c.id AS id, {_SNIPPET} AS snippet
+            FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid
+            WHERE chunks_fts MATCH :_match AND chunks_fts.rowid IN ({marks})
+                AND {readers.condition(BY_ID + "c.readers_id")}"""
+        match = f"{{title text}} : ({words})"
+        rows = self.db.rows(sql, {**readers.params, **ids, "_match": match})
+        return {int(row["id"]): str(row["snippet"] or "") for row in rows}
