@@ -9,7 +9,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from understudy.cli.common import console, open_configured_store, print_json
+from understudy.cli.common import (
+    console,
+    open_configured_store,
+    print_citations,
+    print_json,
+)
 from understudy.errors import InputError
 from understudy.settings import Settings
 
@@ -55,10 +60,7 @@ def ask(
         print_json(response.as_dict())
         return
     console.print(response.text, highlight=False)
-    for c in response.citations:
-        console.print(
-            f"  [{c['n']}] {c['title']} [dim]({c['kind']} #{c['item']})[/dim]", highlight=False
-        )
+    print_citations(response.citations)
     for a in response.actions:
         console.print(f"  action #{a['id']}: {a['kind']} — {a['state']}")
 
@@ -71,10 +73,7 @@ def _print_org(data: dict[str, Any], as_json: bool) -> None:
         console.print("Nobody seems to know about that.")
     for answer in data["answers"]:
         console.print(answer["text"], highlight=False)
-        for c in answer["citations"]:
-            console.print(
-                f"  [{c['n']}] {c['title']} [dim]({c['kind']} #{c['item']})[/dim]", highlight=False
-            )
+        print_citations(answer["citations"])
     for label, key in (
         ("declined to share", "declined"),
         ("knew nothing", "nothing"),
@@ -121,11 +120,7 @@ def questions(
         answer = q["answer"]
         if answer is not None:
             console.print(f"  {answer['text']}", highlight=False)
-            for c in answer["citations"]:
-                console.print(
-                    f"    [{c['n']}] {c['title']} [dim]({c['kind']} #{c['item']})[/dim]",
-                    highlight=False,
-                )
+            print_citations(answer["citations"], indent="    ")
 
 
 approvals_app = typer.Typer(

@@ -22,10 +22,27 @@ from rich.progress import (
 from understudy.settings import Settings
 from understudy.store import Store, open_store
 
-__all__ = ["Bar", "console", "err", "open_configured_store", "print_json", "progress_bar"]
+__all__ = [
+    "Bar",
+    "console",
+    "err",
+    "open_configured_store",
+    "print_citations",
+    "print_json",
+    "progress_bar",
+]
 
 console = Console()
 err = Console(stderr=True)
+
+
+def print_citations(citations: list[dict[str, Any]], indent: str = "  ") -> None:
+    """Print an answer's numbered citations, one per line: [n] title (kind #item)."""
+    for c in citations:
+        console.print(
+            f"{indent}[{c['n']}] {c['title']} [dim]({c['kind']} #{c['item']})[/dim]",
+            highlight=False,
+        )
 
 
 def open_configured_store() -> Store:

@@ -13,7 +13,14 @@ from rich.panel import Panel
 from rich.table import Table
 
 from understudy.brain import chunk_pending, embed_pending, get_embedder
-from understudy.cli.common import console, err, open_configured_store, print_json, progress_bar
+from understudy.cli.common import (
+    console,
+    err,
+    open_configured_store,
+    print_citations,
+    print_json,
+    progress_bar,
+)
 from understudy.desk import Overview, build_overview
 from understudy.directory import load_org, read_org_file
 from understudy.errors import InputError
@@ -170,10 +177,7 @@ def _show_understudies(found: dict[str, Any], names: dict[str, str]) -> None:
     console.print(f"\n[bold]Asking the organization:[/bold] {org['question']}")
     for answer in org["answers"][:3]:
         console.print(answer["text"], highlight=False)
-        for c in answer["citations"][:3]:
-            console.print(
-                f"  [{c['n']}] {c['title']} [dim]({c['kind']} #{c['item']})[/dim]", highlight=False
-            )
+        print_citations(answer["citations"][:3])
     others = [names.get(p, p) for p in org["declined"] + org["nothing"]]
     if others:
         console.print(f"[dim]No answer to share from: {', '.join(others)}[/dim]")
