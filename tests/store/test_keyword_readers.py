@@ -11,6 +11,7 @@ lost, and the same ranking.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import uuid
 from datetime import UTC, datetime
@@ -74,15 +75,23 @@ def _ranked(hits: list[SearchHit]) -> list[tuple[int, float]]:
 def _both_paths(
     store: Store, monkeypatch: pytest.MonkeyPatch, principal: Principal, query: str
 ) -> list[SearchHit]:
-    """Search with reader tokens in the MATCH and without; assert the same ranking."""
-    narrowed = store.search_text(principal, query, 5000)
+    """Search with reader tokens in the MATCH and without; assert the same ranking.
+
+    Whether the tokens narrow by default depends on how much of the index
+    they cover; both ways are forced here, and the default must agree.
+    """
+    found = store.search_text(principal, query, 5000)
     if store.dialect == "sqlite":
+        with monkeypatch.context() as patched:
+            patched.setattr(sqlite, "READER_MATCH_SHARE", math.inf)
+            narrowed = store.search_text(principal, query, 5000)
         with monkeypatch.context() as patched:
             patched.setattr(sqlite, "READER_TOKENS_IN_MATCH", -1)
             joined = store.search_text(principal, query, 5000)
-        assert _ranked(narrowed) == _ranked(joined)
-        assert [h.snippet for h in narrowed] == [h.snippet for h in joined]
-    return narrowed
+        for other in (narrowed, joined):
+            assert _ranked(found) == _ranked(other)
+            assert [h.snippet for h in found] == [h.snippet for h in other]
+    return found
 
 
 reader_choices = st.frozensets(
@@ -267,3 +276,23 @@ def test_the_migration_indexes_the_reader_sets_of_existing_chunks(tmp_path: Path
     )
     assert [row["id"] for row in found] == [2]
     store.close()
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_reader_tokens_narrow_the_match_only_when_they_cover_little_of_the_index(
+    store: Store,
+) -> None:
+    """A person who may read most chunks searches without the tokens' OR (it walks
+    their posting lists for little gain); one who reads few keeps it."""
+    assert isinstance(store, SQLiteStore)
+    source = _directory(store, {"g0": {"p0"}, "g1": set(), "g2": set()})
+    docs = [(frozenset({"group:g0"}), f"alpha common {n}") for n in range(20)]
+    docs += [(frozenset({"person:p1"}), "alpha rare")]
+    _put(store, source, docs)
+    assert store._reader_match(Principal.person("p0")) == ""
+    narrowing = store._reader_match(Principal.person("p1"))
+    assert narrowing.startswith("readers : (")
+    assert f'"{principal_token("person:p1")}"' in narrowing
+    both = Principal.all_of("p0", "p1")
+    assert store._reader_match(both).count("readers :") == 1  # only p1's part narrows
+    assert [h.item_id for h in store.search_text(both, "alpha")] == []

@@ -4,6 +4,7 @@ the items it may read — by listing, counting, fetching, keyword and vector sea
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -138,16 +139,95 @@ def test_every_read_path_returns_exactly_the_readable_items(store: Store, world:
     principal = Principal.all_of(*(f"{tag}-{p}" for p in world.asker))
     scope = ItemFilter(source_id=source_id)
 
-    listed = {i.id for i in store.list_items(principal, scope)}
-    fetched = {i.id for i in store.get_items(principal, ids)}
-    counted = sum(store.count_items(principal, scope).values())
-    searched = {h.item_id for h in store.search_text(principal, "secret plan", 100, scope)}
     vector = np.ones(384, dtype=np.float32)
     missing = store.chunks_missing_embeddings("perm", limit=10_000)
     store.put_embeddings("perm", [(d, vector) for d, _ in missing])
-    nearest = {h.item_id for h in store.search_vectors(principal, "perm", vector, 100, scope)}
-    assert listed == expected
-    assert fetched == expected
+    chunk_ids = [
+        h.chunk_id for h in store.search_text(Principal.maintenance(), "secret", 1000, scope)
+    ]
+
+    def read_paths() -> dict[str, set[int | None]]:
+        chunks = store.get_chunks(principal, chunk_ids)
+        return {
+            "listed": {i.id for i in store.list_items(principal, scope)},
+            "fetched": {i.id for i in store.get_items(principal, ids)},
+            "heads": {h.id for h in store.item_heads(principal, ids)},
+            "searched": {
+                h.item_id for h in store.search_text(principal, "secret plan", 100, scope)
+            },
+            "nearest": {
+                h.item_id for h in store.search_vectors(principal, "perm", vector, 100, scope)
+            },
+            "chunks": {c.item_id for c in chunks if c.item_id in ids},
+            "vectors": {
+                c.item_id
+                for c in chunks
+                if c.id in store.chunk_vectors(principal, "perm", chunk_ids) and c.item_id in ids
+            },
+        }
+
+    plain = read_paths()
+    with store.reading_as(principal):
+        resolved = read_paths()
+        counted = sum(store.count_items(principal, scope).values())
+        snippets = store.text_snippets(principal, "secret", chunk_ids)
     assert counted == len(expected)
-    assert searched == expected
-    assert nearest == expected
+    for path, found in {
+        **plain,
+        **{f"{k} (resolved once)": v for k, v in resolved.items()},
+    }.items():
+        assert found == expected, path
+    readable_chunks = {c.id for c in store.get_chunks(principal, chunk_ids)}
+    assert set(snippets) == readable_chunks
+
+
+def test_a_resolved_block_serves_its_own_principal_only_and_ends_with_the_block(
+    store: Store,
+) -> None:
+    tag = f"w{next(_counter)}"
+    for person in ("ann", "bob"):
+        store.upsert_person(Person(id=f"{tag}-{person}", name=person))
+    store.upsert_group(Group(id=f"{tag}-board", name="board", members=(f"{tag}-bob",)))
+    source = store.add_source(Source(kind="files", location=f"/{tag}"))
+    assert source.id is not None
+    readers = {"ann": f"person:{tag}-ann", "board": f"group:{tag}-board"}
+    items = [
+        Item(
+            source_id=source.id,
+            external_id=name,
+            kind="document",
+            timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+            readers=frozenset({reader}),
+            title=name,
+            body="plan",
+        )
+        for name, reader in readers.items()
+    ]
+    ann_item, board_item = store.put_items(items).ids
+    where = ItemFilter(source_id=source.id)
+    ann, bob = Principal.person(f"{tag}-ann"), Principal.person(f"{tag}-bob")
+
+    def seen(principal: Principal) -> set[int | None]:
+        return {i.id for i in store.list_items(principal, where)}
+
+    with store.reading_as(ann) as scope:
+        assert scope is not None
+        assert seen(ann) == {ann_item}
+        assert seen(bob) == {board_item}  # another principal keeps its own filter
+        assert seen(Principal.all_of(ann.people[0], bob.people[0])) == set()
+        with store.reading_as(ann) as inner:
+            assert inner is scope
+        elsewhere: list[object] = []
+        thread = threading.Thread(target=lambda: elsewhere.append(store._scope(ann)))
+        thread.start()
+        thread.join()
+        assert elsewhere == [None]  # another thread never sees this request's block
+        # Ann joins the board during the request: this request keeps its snapshot.
+        store.upsert_group(
+            Group(id=f"{tag}-board", name="board", members=(f"{tag}-ann", f"{tag}-bob"))
+        )
+        assert seen(ann) == {ann_item}
+    assert store._scope(ann) is None
+    with store.reading_as(ann):
+        assert seen(ann) == {ann_item, board_item}
+    assert seen(ann) == {ann_item, board_item}

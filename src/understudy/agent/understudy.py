@@ -110,10 +110,12 @@ class Understudy:
         if scope is None:
             response = self._decline(request, intent, "the owner shares nothing with you")
         else:
-            context = self.context_for(request, *scope)
             from understudy.agent.planning import plan_and_run
 
-            response = plan_and_run(self, request, intent, context)
+            # One resolution of what owner and asker may both read, for every read below.
+            with self.store.reading_as(scope[0]):
+                context = self.context_for(request, *scope)
+                response = plan_and_run(self, request, intent, context)
             self.audit(request, "read", items=context.read)
         if response.items and request.asker != self.owner:
             self.audit(request, "disclose", items=response.items, to=request.asker)

@@ -233,7 +233,9 @@ class Searcher:
     ) -> list[Result]:
         """Return up to ``limit`` items for ``query``, best first, one per item."""
         checked = _mode(mode)
-        return self.rank(self.candidates(principal, query, limit, where, checked), limit, checked)
+        with self.store.reading_as(principal):
+            pool = self.candidates(principal, query, limit, where, checked)
+            return self.rank(pool, limit, checked)
 
     def candidates(
         self,

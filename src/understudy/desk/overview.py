@@ -181,10 +181,11 @@ def build_overview(
     """Return the owner's overview at ``now``: waiting messages, today's meetings, projects."""
     local = now.astimezone(zone)
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return Overview(
-        person=person,
-        now=now,
-        waiting=_waiting(store, person, now, days),
-        meetings=_meetings(store, person, day_start),
-        projects=_project_changes(store, person, now, days),
-    )
+    with store.reading_as(Principal.person(person)):
+        return Overview(
+            person=person,
+            now=now,
+            waiting=_waiting(store, person, now, days),
+            meetings=_meetings(store, person, day_start),
+            projects=_project_changes(store, person, now, days),
+        )

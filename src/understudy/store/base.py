@@ -23,7 +23,6 @@ from understudy.store.directory import DirectoryTables
 from understudy.store.history import HistoryTables
 from understudy.store.items import ItemFilter, ItemTables
 from understudy.store.models import ModelTables
-from understudy.store.permissions import reader_filter
 from understudy.store.schema import applied_migrations, apply_migrations
 from understudy.store.sources import SourceTables
 from understudy.store.vectors import IndexOptions, LiveIndex, VectorIndex
@@ -94,15 +93,6 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
     @abstractmethod
     def _data_version(self) -> Any:
         """Return a token that changes whenever another process commits."""
-
-    def allowed_reader_sets(self, principal: Principal) -> list[int] | None:
-        """Return the reader-set ids ``principal`` may read; None means all."""
-        if principal.system:
-            return None
-        readers = reader_filter(principal)
-        sql = f"""{readers.with_clause()} SELECT id FROM reader_sets r
-            WHERE {readers.condition("r.id")}"""
-        return [int(row["id"]) for row in self.db.rows(sql, readers.params)]
 
     def put_embeddings(
         self, model: str, vectors: Sequence[tuple[str, NDArray[np.float32]]]
@@ -188,9 +178,10 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
     def _chunk_items(self, chunk_ids: Sequence[int]) -> dict[int, int]:
         if not chunk_ids:
             return {}
-        names = {f"c{n}": v for n, v in enumerate(chunk_ids)}
-        marks = ", ".join(f":{k}" for k in names)
-        rows = self.db.rows(f"SELECT id, item_id FROM chunks WHERE id IN ({marks})", names)
+        rows = self.db.rows(
+            f"SELECT id, item_id FROM chunks WHERE {self.db.in_ids('id', '_ids')}",
+            {"_ids": self.db.ids_value(chunk_ids)},
+        )
         return {int(row["id"]): int(row["item_id"]) for row in rows}
 
     def _filtered_chunk_ids(self, where: ItemFilter) -> list[int]:

@@ -11,7 +11,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -82,6 +82,21 @@ class Database:
 
             return Jsonb(value)
         return value
+
+    def in_ids(self, column: str, name: str) -> str:
+        """Return the condition that ``column`` is one of the ids in parameter ``name``.
+
+        The ids go in as one parameter (``ids_value``), so the SQL text stays
+        the same whatever their number and its prepared statement is reused.
+        """
+        if self.dialect == "sqlite":
+            return f"{column} IN (SELECT value FROM json_each(:{name}))"
+        return f"{column} = ANY(CAST(:{name} AS BIGINT[]))"
+
+    def ids_value(self, ids: Iterable[int]) -> str:
+        """Return ``ids`` as the value of an ``in_ids`` parameter."""
+        joined = ",".join(str(int(i)) for i in ids)
+        return f"[{joined}]" if self.dialect == "sqlite" else "{" + joined + "}"
 
     def _params(self, params: Params | None) -> dict[str, Any]:
         return {key: self.adapt(value) for key, value in (params or {}).items()}

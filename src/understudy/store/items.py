@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from understudy.records import Attachment, Chunk, Item, Principal
 from understudy.store.database import Database, from_json, now_utc, parse_time
-from understudy.store.permissions import reader_filter
+from understudy.store.permissions import ScopedReads
 
 __all__ = ["ChunkDraft", "ItemFilter", "ItemHead", "ItemTables", "PutResult", "text_hash"]
 
@@ -158,7 +158,7 @@ class ChunkDraft:
     text: str
 
 
-class ItemTables:
+class ItemTables(ScopedReads):
     """Store methods for items, reader sets and chunks."""
 
     db: Database
@@ -292,13 +292,14 @@ class ItemTables:
     def get_items(self, principal: Principal, item_ids: Sequence[int]) -> list[Item]:
         """Return the items among ``item_ids`` that ``principal`` may read, in that order."""
         wanted = list(dict.fromkeys(int(i) for i in item_ids))
+        if not wanted:
+            return []
         found: dict[int, Item] = {}
-        for start in range(0, len(wanted), _BATCH):
-            names = {f"i{n}": v for n, v in enumerate(wanted[start : start + _BATCH])}
-            marks = ", ".join(f":{k}" for k in names)
-            for item in self._select_items(principal, f"i.id IN ({marks})", names, by_id=True):
-                if item.id is not None:
-                    found[item.id] = item
+        condition = self.db.in_ids("i.id", "_ids")
+        params = {"_ids": self.db.ids_value(wanted)}
+        for item in self._select_items(principal, condition, params, by_id=True):
+            if item.id is not None:
+                found[item.id] = item
         return [found[i] for i in wanted if i in found]
 
     def item_heads(self, principal: Principal, item_ids: Sequence[int]) -> list[ItemHead]:
@@ -308,21 +309,21 @@ class ItemTables:
         what ranking reads, and only the items shown are fetched whole.
         """
         wanted = list(dict.fromkeys(int(i) for i in item_ids))
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         if self.db.dialect == "sqlite":
             fields = [f"json_extract(i.metadata, '$.{name}') AS {name}" for name in _HEAD_FIELDS]
         else:
             fields = [f"i.metadata ->> '{name}' AS {name}" for name in _HEAD_FIELDS]
         found: dict[int, ItemHead] = {}
-        for start in range(0, len(wanted), _BATCH):
-            names = {f"i{n}": v for n, v in enumerate(wanted[start : start + _BATCH])}
-            marks = ", ".join(f":{k}" for k in names)
+        if wanted:
             sql = f"""{readers.with_clause()}
                 SELECT i.id, i.external_id, i.kind, i.ts, i.title, i.author, i.thread_id,
                     i.project, {", ".join(fields)}
                 FROM items i
-                WHERE {readers.condition(BY_ID + "i.readers_id")} AND i.id IN ({marks})"""
-            for row in self.db.rows(sql, {**readers.params, **names}):
+                WHERE {readers.condition(BY_ID + "i.readers_id")}
+                    AND {self.db.in_ids("i.id", "_ids")}"""
+            params = {**readers.params, "_ids": self.db.ids_value(wanted)}
+            for row in self.db.rows(sql, params):
                 found[int(row["id"])] = ItemHead(
                     id=int(row["id"]),
                     external_id=row["external_id"],
@@ -343,7 +344,7 @@ class ItemTables:
         Decisions point at the version they were made on; a later edit makes a
         new version, and this finds the earlier ones. Oldest first.
         """
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         sql = f"""{readers.with_clause()}
             SELECT v.id AS id FROM items i CROSS JOIN items v
             WHERE i.id = :_item AND v.source_id = i.source_id
@@ -378,7 +379,7 @@ class ItemTables:
         tail: str = "",
         by_id: bool = False,
     ) -> list[Item]:
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         column = (BY_ID if by_id else "") + "i.readers_id"
         sql = f"""{readers.with_clause()}
             SELECT i.*, r.principals FROM items i JOIN reader_sets r ON r.id = i.readers_id
@@ -388,7 +389,7 @@ class ItemTables:
     def count_items(self, principal: Principal, where: ItemFilter | None = None) -> dict[str, int]:
         """Return how many current items of each kind ``principal`` may read."""
         condition, params = (where or ItemFilter()).item_sql()
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         sql = f"""{readers.with_clause()}
             SELECT i.kind AS kind, count(*) AS n FROM items i
             WHERE i.is_current AND {readers.condition("i.readers_id")} AND {condition}
@@ -440,14 +441,14 @@ class ItemTables:
         """Return the chunks among ``chunk_ids`` that ``principal`` may read, in that order."""
         wanted = list(dict.fromkeys(int(i) for i in chunk_ids))
         found: dict[int, Chunk] = {}
-        readers = reader_filter(principal)
-        for start in range(0, len(wanted), _BATCH):
-            names = {f"c{n}": v for n, v in enumerate(wanted[start : start + _BATCH])}
-            marks = ", ".join(f":{k}" for k in names)
+        readers = self._readers(principal)
+        if wanted:
             sql = f"""{readers.with_clause()}
                 SELECT c.id, c.item_id, c.ordinal, c.text FROM chunks c
-                WHERE c.id IN ({marks}) AND {readers.condition(BY_ID + "c.readers_id")}"""
-            for row in self.db.rows(sql, {**readers.params, **names}):
+                WHERE {self.db.in_ids("c.id", "_ids")}
+                    AND {readers.condition(BY_ID + "c.readers_id")}"""
+            params = {**readers.params, "_ids": self.db.ids_value(wanted)}
+            for row in self.db.rows(sql, params):
                 found[int(row["id"])] = Chunk(
                     item_id=int(row["item_id"]),
                     ordinal=int(row["ordinal"]),
@@ -466,15 +467,15 @@ class ItemTables:
         """
         wanted = list(dict.fromkeys(int(i) for i in chunk_ids))
         found: dict[int, NDArray[np.float32]] = {}
-        readers = reader_filter(principal)
-        for start in range(0, len(wanted), _BATCH):
-            names = {f"c{n}": v for n, v in enumerate(wanted[start : start + _BATCH])}
-            marks = ", ".join(f":{k}" for k in names)
+        readers = self._readers(principal)
+        if wanted:
             sql = f"""{readers.with_clause()}
                 SELECT c.id AS id, e.vector AS v FROM chunks c CROSS JOIN embeddings e
-                WHERE c.id IN ({marks}) AND {readers.condition(BY_ID + "c.readers_id")}
+                WHERE {self.db.in_ids("c.id", "_ids")}
+                    AND {readers.condition(BY_ID + "c.readers_id")}
                     AND e.model = :_model AND e.text_hash = c.text_hash"""
-            for row in self.db.rows(sql, {**readers.params, **names, "_model": model}):
+            params = {**readers.params, "_ids": self.db.ids_value(wanted), "_model": model}
+            for row in self.db.rows(sql, params):
                 found[int(row["id"])] = np.frombuffer(bytes(row["v"]), dtype=np.float32)
         return found
 

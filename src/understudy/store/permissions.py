@@ -7,16 +7,30 @@ member of or may read through a group. An item is visible when its reader set
 shares a principal with those, for every person the principal lists. A
 person also reads as every id merged into them (``person_aliases``): an
 address first seen in mail and later declared in the org file keeps its items.
+
+A request that reads many times as one principal (an ask: keyword and vector
+search, item heads, chunks, snippets, items) may resolve those reader sets
+once, with ``ScopedReads.reading_as``: inside the block every query restricts
+rows to that list of set ids, passed as one parameter, instead of computing
+the same common table expressions again. The filter is still inside every
+query; the block only fixes, for the length of a request, which sets the
+principal may read, as a snapshot would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from understudy.records import Principal, person_reader
 
-__all__ = ["ReaderFilter", "reader_filter"]
+if TYPE_CHECKING:
+    from understudy.store.database import Database
+
+__all__ = ["ReaderFilter", "ReaderScope", "ScopedReads", "reader_filter"]
 
 
 @dataclass(frozen=True)
@@ -33,9 +47,14 @@ class ReaderFilter:
     params: dict[str, Any] = field(default_factory=dict)
     names: tuple[str, ...] = ()
     principals: tuple[str, ...] = ()
+    resolved: str = ""
 
     def condition(self, column: str) -> str:
         """Return the WHERE condition on a ``readers_id`` column."""
+        if self.resolved == "sqlite":
+            return f"{column} IN (SELECT value FROM json_each(:_readable))"
+        if self.resolved:
+            return f"{column} = ANY(CAST(:_readable AS BIGINT[]))"
         if not self.names:
             return "1 = 1"
         return " AND ".join(f"{column} IN (SELECT id FROM {name})" for name in self.names)
@@ -88,3 +107,73 @@ def reader_filter(principal: Principal) -> ReaderFilter:
     return ReaderFilter(
         ctes=tuple(ctes), params=params, names=tuple(names), principals=tuple(principals)
     )
+
+
+@dataclass
+class ReaderScope:
+    """A principal's readable reader sets, resolved once for one request.
+
+    ``extras`` lets a backend keep other per-principal values for the same
+    request (SQLite keeps the reader tokens of its full-text MATCH).
+    """
+
+    people: tuple[str, ...]
+    sets: tuple[int, ...]
+    filter: ReaderFilter
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+_SCOPES: ContextVar[tuple[tuple[int, ReaderScope], ...]] = ContextVar("reader_scopes", default=())
+
+
+class ScopedReads:
+    """Store methods that build a read's permission filter, resolved once per request."""
+
+    db: Database
+
+    def _readers(self, principal: Principal) -> ReaderFilter:
+        """Return the permission filter of ``principal``: the request's, if it resolved one."""
+        scope = self._scope(principal)
+        return scope.filter if scope is not None else reader_filter(principal)
+
+    def _scope(self, principal: Principal) -> ReaderScope | None:
+        if principal.system:
+            return None
+        for owner, scope in _SCOPES.get():
+            if owner == id(self) and scope.people == principal.people:
+                return scope
+        return None
+
+    def _resolve_reader_sets(self, principal: Principal) -> list[int]:
+        readers = reader_filter(principal)
+        sql = f"""{readers.with_clause()} SELECT id FROM reader_sets r
+            WHERE {readers.condition("r.id")} ORDER BY id"""
+        return [int(row["id"]) for row in self.db.rows(sql, readers.params)]
+
+    def allowed_reader_sets(self, principal: Principal) -> list[int] | None:
+        """Return the reader-set ids ``principal`` may read; None means all."""
+        if principal.system:
+            return None
+        scope = self._scope(principal)
+        return list(scope.sets) if scope is not None else self._resolve_reader_sets(principal)
+
+    @contextmanager
+    def reading_as(self, principal: Principal) -> Iterator[ReaderScope | None]:
+        """Resolve ``principal``'s readable reader sets once for the reads in the block.
+
+        Blocks nest: an inner block for the same principal reuses the outer
+        one. Each thread and each asyncio task sees only its own blocks.
+        """
+        scope = self._scope(principal)
+        if principal.system or scope is not None:
+            yield scope
+            return
+        sets = tuple(self._resolve_reader_sets(principal))
+        value = self.db.ids_value(sets)
+        resolved = ReaderFilter(params={"_readable": value}, resolved=self.db.dialect)
+        scope = ReaderScope(principal.people, sets, resolved)
+        token = _SCOPES.set((*_SCOPES.get(), (id(self), scope)))
+        try:
+            yield scope
+        finally:
+            _SCOPES.reset(token)

@@ -17,7 +17,6 @@ from understudy.records import Principal
 from understudy.store.base import SearchHit, Store
 from understudy.store.database import Database
 from understudy.store.items import ChunkDraft, ItemFilter
-from understudy.store.permissions import reader_filter
 from understudy.store.sources import redact_url
 
 __all__ = ["PostgresStore", "hnsw_search_width", "redact_url"]
@@ -138,9 +137,9 @@ class PostgresStore(Store):
         sets = self.allowed_reader_sets(principal)
         if sets is not None and not sets:
             return []
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         condition, params = (where or ItemFilter()).chunk_sql()
-        if sets is not None:
+        if sets is not None and not readers.resolved:
             # The allowed reader sets as one array: the planner can then AND the
             # readers index's bitmap with the words' GIN bitmap and fetch only
             # readable matches; the permission condition still decides.
@@ -173,7 +172,7 @@ class PostgresStore(Store):
         words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
         if not words or not chunk_ids:
             return {}
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         terms = {f"_w{n}": w for n, w in enumerate(words)}
         tsquery = " || ".join(f"plainto_tsquery('english', :{k})" for k in terms)
         extra = f"_q(q) AS (SELECT {tsquery})"
@@ -324,7 +323,7 @@ class PostgresStore(Store):
 
     def _filtered_vectors(self, principal: Principal, model: str, where: ItemFilter) -> float:
         """Return how many readable vectors match ``where``, counting up to a cap."""
-        readers = reader_filter(principal)
+        readers = self._readers(principal)
         condition, params = where.chunk_sql()
         sql = f"""{readers.with_clause()}
             SELECT count(*) AS n FROM (SELECT 1 FROM chunk_vectors v
