@@ -282,8 +282,8 @@ def test_the_migration_indexes_the_reader_sets_of_existing_chunks(tmp_path: Path
 def test_reader_tokens_narrow_the_match_only_when_they_cover_little_of_the_index(
     store: Store,
 ) -> None:
-    """A person who may read most chunks searches without the tokens' OR (it walks
-    their posting lists for little gain); one who reads few keeps it."""
+    """A principal who may read most chunks searches without the tokens' OR (it
+    walks their posting lists for little gain); one who reads few keeps it."""
     assert isinstance(store, SQLiteStore)
     source = _directory(store, {"g0": {"p0"}, "g1": set(), "g2": set()})
     docs = [(frozenset({"group:g0"}), f"alpha common {n}") for n in range(20)]
@@ -293,6 +293,6 @@ def test_reader_tokens_narrow_the_match_only_when_they_cover_little_of_the_index
     narrowing = store._reader_match(Principal.person("p1"))
     assert narrowing.startswith("readers : (")
     assert f'"{principal_token("person:p1")}"' in narrowing
-    both = Principal.all_of("p0", "p1")
-    assert store._reader_match(both).count("readers :") == 1  # only p1's part narrows
+    both = Principal.all_of("p0", "p1")  # may read nothing: each person's tokens narrow
+    assert store._reader_match(both).count("readers :") == 2
     assert [h.item_id for h in store.search_text(both, "alpha")] == []

@@ -48,9 +48,8 @@ def _answer(u: Understudy, request: Request, intent: Intent, context: ToolContex
     if not request.from_owner:
         # Decline only when the owner knows more than may be shared: hits that both may read
         # but that answer nothing are not a reason to say "cannot share".
-        shared = {
-            r.item.id for r in u.searcher.search(context.principal, request.text, 8, context.where)
-        }
+        # What both may read is what the ask searched: the same principal, query and scope.
+        shared = set(result.data["answer"].found)
         owner_hits = u.searcher.search(Principal.person(u.owner), request.text, 3)
         hidden = [r for r in owner_hits if r.item.id not in shared]
         if hidden:

@@ -14,7 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from understudy.brain.search import Result, Searcher, query_terms
@@ -58,6 +58,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     mode: str = "extractive"
     dropped: list[str] = field(default_factory=list)
+    found: list[int] = field(default_factory=list)  # every item the search returned, cited or not
 
     @property
     def items(self) -> list[int]:
@@ -165,15 +166,16 @@ def answer_question(
             citations[item.id] = Citation(
                 len(citations) + 1, item.id, item.title, item.kind, result.snippet
             )
+    found = [r.item.id for r in results if r.item.id is not None]
     if synthesizer is not None and chosen:
-        return _synthesized(question, chosen, citations, synthesizer)
+        return replace(_synthesized(question, chosen, citations, synthesizer), found=found)
     order = sorted(chosen, key=lambda pair: citations[pair[1].item.id or 0].number)
     sentences = [(s, [citations[r.item.id or 0].number]) for s, r in order]
     text = (
         " ".join(f"{s} [{n[0]}]" for s, n in sentences)
         or "I found nothing you may read about that."
     )
-    return Answer(question, text, sentences, list(citations.values()))
+    return Answer(question, text, sentences, list(citations.values()), found=found)
 
 
 _NUMBER = re.compile(r"\d[\d,.]*%?")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -35,13 +36,13 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # 32 tokens 34/78, 64 tokens 67/133.
 READER_TOKENS_IN_MATCH = 32
 
-# The reader tokens narrow the MATCH only when a person's tokens together
-# cover less than this share of the chunks (their summed counts bound what
-# that person may read from above). Walking the tokens' posting lists costs
-# more than it saves when the person reads much of the index: on the demo
-# company, where the CEO's 17 tokens cover about half the chunks, a keyword
-# search took twice as long with them.
+# The reader tokens narrow the MATCH only when the principal may read less
+# than this share of the chunks (estimated on a sample of ``_SAMPLE`` chunks).
+# Walking the tokens' posting lists costs more than it saves when the
+# principal reads much of the index: on the demo company, where the CEO reads
+# about half the chunks, a keyword search took twice as long with them.
 READER_MATCH_SHARE = 0.3
+_SAMPLE = 2000
 
 
 # Matched words in brackets, about 16 tokens of the chunk's text around them.
@@ -100,7 +101,8 @@ class SQLiteStore(Store):
         scope = self._scope(principal)
         if scope is not None and "match" in scope.extras:
             return str(scope.extras["match"])
-        match = self._resolve_reader_match(principal)
+        narrows = self._readable_share(principal) < READER_MATCH_SHARE
+        match = self._resolve_reader_match(principal) if narrows else ""
         if scope is not None:
             scope.extras["match"] = match
         return match
@@ -117,30 +119,33 @@ class SQLiteStore(Store):
         tokens: dict[int, list[str]] = {n: [] for n in range(len(readers.names))}
         for row in rows:
             tokens[int(row["person"])].append(str(row["token"]))
-        counts = self._token_counts({t for found in tokens.values() for t in found})
-        total = int(self.db.scalar("SELECT coalesce(max(id), 0) AS n FROM chunks") or 0)
-        narrowing = [
-            found
-            for found in tokens.values()
-            if len(found) <= READER_TOKENS_IN_MATCH
-            and sum(counts.get(token, 0) for token in found) < READER_MATCH_SHARE * total
-        ]
-        return " AND ".join(readers_match(found) for found in narrowing)
+        if max(len(found) for found in tokens.values()) > READER_TOKENS_IN_MATCH:
+            return ""
+        return " AND ".join(readers_match(found) for found in tokens.values())
 
-    def _token_counts(self, tokens: set[str]) -> dict[str, int]:
-        """Return how many chunks carry each of ``tokens`` in the keyword index."""
-        if not tokens:
-            return {}
-        self.db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_vocab "
-            "USING fts5vocab(main, chunks_fts, 'row')"
-        )
-        names = {f"t{n}": token for n, token in enumerate(sorted(tokens))}
-        marks = ", ".join(f":{k}" for k in names)
+    def _readable_share(self, principal: Principal) -> float:
+        """Estimate the share of chunks ``principal`` may read, from a sample of chunks."""
+        sample = self._chunk_sample()
+        if not sample:
+            return 0.0
+        readable = set(self.allowed_reader_sets(principal) or ())
+        return sum(readers in readable for readers in sample) / len(sample)
+
+    def _chunk_sample(self) -> list[int]:
+        """Return the reader sets of up to ``_SAMPLE`` random chunks, kept while the
+        chunk ids stay within a tenth of their size then (an estimate: never a filter)."""
+        top = int(self.db.scalar("SELECT coalesce(max(id), 0) AS n FROM chunks") or 0)
+        kept: tuple[int, list[int]] | None = self.__dict__.get("_sampled")
+        if kept is not None and abs(top - kept[0]) <= kept[0] // 10:
+            return kept[1]
+        ids = random.Random(top).sample(range(1, top + 1), min(_SAMPLE, top))
         rows = self.db.rows(
-            f"SELECT term, doc FROM temp.chunks_fts_vocab WHERE term IN ({marks})", names
+            f"SELECT readers_id FROM chunks WHERE {self.db.in_ids('id', '_ids')}",
+            {"_ids": self.db.ids_value(ids)},
         )
-        return {str(row["term"]): int(row["doc"]) for row in rows}
+        sample = [int(row["readers_id"]) for row in rows]
+        self.__dict__["_sampled"] = (top, sample)
+        return sample
 
     def _data_version(self) -> Any:
         return self.db.scalar("PRAGMA data_version")
@@ -159,7 +164,8 @@ class SQLiteStore(Store):
         reader tokens that person's principals and large reader sets carry in
         the index (``_reader_match``), so FTS5 intersects the words' matches
         with the readable chunks before any row is read or scored. A person
-        with more than ``READER_TOKENS_IN_MATCH`` tokens makes the search
+        with more than ``READER_TOKENS_IN_MATCH`` tokens, or a principal who
+        may read ``READER_MATCH_SHARE`` of the chunks or more, makes the search
         check every match through the narrow ``chunks_id_readers`` index
         instead. The permission condition stays in the WHERE clause either
         way: the index narrows, the SQL decides. SQLite computes every selected
