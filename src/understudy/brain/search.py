@@ -11,9 +11,11 @@ An item gathers the features of its chunks — its best chunk and its other
 matching chunks, such as a chat message and its context window — and a few of
 its own: whether the query names its author, whether other strong candidates
 share its thread, whether it was judged useful for a similar past query
-(``brain.feedback``). A linear model weighs them: ``Fusion``'s weights by
-default, or a ``Ranker`` learned from judgments and stored in the home
-(``brain.rerank``), which every ``Searcher`` on that store then uses.
+(``brain.feedback``), and its reciprocal rank in each list. A model weighs
+them: ``Fusion``'s linear weights by default, or a ``Ranker`` learned from
+judgments (a logistic model over the features and their pairwise products)
+and stored in the home (``brain.rerank``), which every ``Searcher`` on that
+store then uses.
 Weighted reciprocal rank fusion remains as ``Fusion(method="rrf")``.
 
 On SciFact's training queries (5-fold cross-validated nDCG@10), reciprocal
@@ -62,6 +64,10 @@ FEATURES = (
     "keyword_more",  # the same, summed over the item's other matching chunks
     "vector",  # standardized cosine of the item's best chunk
     "vector_more",
+    "keyword_rr",  # 1 / (60 + rank) in the keyword list, 0 when absent from it
+    "vector_rr",  # the same in the vector list
+    "in_keyword",  # 1 when the keyword list found the item
+    "in_vector",  # 1 when the vector list found the item
     "author_named",  # the query names the item's author
     "other_named",  # the query names someone, but not this item's author
     "thread",  # how strongly the other candidates of its thread match (z-score)
@@ -69,6 +75,7 @@ FEATURES = (
     "dense",  # cosine of the query to the best chunk, for every candidate (z-score in the pool)
     "prf",  # cosine of the best chunk to the centroid of the top candidates (z-score)
 )
+RANK_OFFSET = 60  # of the reciprocal-rank features, as in reciprocal rank fusion
 PRF_DOCS = 5  # top candidates (by fusion) whose centroid the prf feature compares with
 Mode = Literal["hybrid", "keyword", "vector"]
 
@@ -287,8 +294,12 @@ class Searcher:
         candidates = pool.candidates
         if mode == "hybrid" and ranker is not None and ranker.feedback is not None:
             candidates = self._with_feedback(pool, ranker)
-        scored = [(c, self._score(c, mode, ranker)) for c in candidates.values()]
-        scored = [(c, s) for c, s in scored if s > -math.inf]
+        listed = list(candidates.values())
+        if mode == "hybrid" and ranker is not None:
+            values = ranker.score_many([c.features for c in listed]).tolist()
+        else:
+            values = [self._score(c, mode, ranker) for c in listed]
+        scored = [(c, s) for c, s in zip(listed, values, strict=True) if s > -math.inf]
         scored.sort(key=lambda pair: (-pair[1], pair[0].item_id))
         return _one_per_message(scored, limit)
 
@@ -500,11 +511,16 @@ def _chunk_features(candidate: Candidate) -> dict[str, float]:
         sorted(chunk_ids),
         key=lambda c: candidate.keyword_chunks.get(c, 0.0) + candidate.vector_chunks.get(c, 0.0),
     )
+    keyword_rank, vector_rank = candidate.keyword_rank, candidate.vector_rank
     return {
         "keyword": keyword[0] if keyword else 0.0,
         "keyword_more": sum(keyword[1:]),
         "vector": vector[0] if vector else 0.0,
         "vector_more": sum(vector[1:]),
+        "keyword_rr": 1.0 / (RANK_OFFSET + keyword_rank) if keyword_rank is not None else 0.0,
+        "vector_rr": 1.0 / (RANK_OFFSET + vector_rank) if vector_rank is not None else 0.0,
+        "in_keyword": 1.0 if keyword_rank is not None else 0.0,
+        "in_vector": 1.0 if vector_rank is not None else 0.0,
     }
 
 
