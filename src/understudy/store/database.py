@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol
 
 from understudy.records import utc
 
-__all__ = ["Database", "Dialect", "Row", "from_json", "parse_time"]
+__all__ = ["Database", "Dialect", "Row", "from_json", "in_ids", "parse_time"]
 
 Dialect = Literal["sqlite", "postgres"]
 Row = Mapping[str, Any]
@@ -32,6 +32,13 @@ _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 @lru_cache(maxsize=1024)
 def _to_pyformat(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def in_ids(dialect: Dialect, column: str, name: str) -> str:
+    """Return the condition that ``column`` is one of the ids in parameter ``name``."""
+    if dialect == "sqlite":
+        return f"{column} IN (SELECT value FROM json_each(:{name}))"
+    return f"{column} = ANY(CAST(:{name} AS BIGINT[]))"
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -89,9 +96,7 @@ class Database:
         The ids go in as one parameter (``ids_value``), so the SQL text stays
         the same whatever their number and its prepared statement is reused.
         """
-        if self.dialect == "sqlite":
-            return f"{column} IN (SELECT value FROM json_each(:{name}))"
-        return f"{column} = ANY(CAST(:{name} AS BIGINT[]))"
+        return in_ids(self.dialect, column, name)
 
     def ids_value(self, ids: Iterable[int]) -> str:
         """Return ``ids`` as the value of an ``in_ids`` parameter."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from understudy.records import Principal, person_reader
+from understudy.store.database import Dialect, in_ids
 
 if TYPE_CHECKING:
     from understudy.store.database import Database
@@ -47,14 +48,12 @@ class ReaderFilter:
     params: dict[str, Any] = field(default_factory=dict)
     names: tuple[str, ...] = ()
     principals: tuple[str, ...] = ()
-    resolved: str = ""
+    resolved: Dialect | None = None  # the dialect, once the sets are resolved
 
     def condition(self, column: str) -> str:
         """Return the WHERE condition on a ``readers_id`` column."""
-        if self.resolved == "sqlite":
-            return f"{column} IN (SELECT value FROM json_each(:_readable))"
         if self.resolved:
-            return f"{column} = ANY(CAST(:_readable AS BIGINT[]))"
+            return in_ids(self.resolved, column, "_readable")
         if not self.names:
             return "1 = 1"
         return " AND ".join(f"{column} IN (SELECT id FROM {name})" for name in self.names)
