@@ -50,6 +50,7 @@ os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")
 
 RESULTS = Path(__file__).resolve().parent / "results" / "relay.json"
 THINK = 0.5
+QUEUED = "TASK_STATE_INPUT_REQUIRED"
 ROUNDS = 3
 GROUPS = ("engineering", "sales", "finance", "hr")
 PROJECTS = {"orion": "engineering", "vega": "sales"}
@@ -393,12 +394,16 @@ def rounds(
             base, tokens, questions, callers, per_caller, think, wire=wire
         )
         count = figures["requests"] or 1
+        # An understudy whose owner shares nothing with the asker says so and
+        # queues the question: the task waits for the owner (input required).
+        queued = errors.count(QUEUED)
         server = 1000 * (server_cpu(process.pid) - server) / count
         client = 1000 * (time.process_time() - client) / count
         taken.append(
             {
                 **figures,
-                "errors": len(errors),
+                "errors": len(errors) - queued,
+                "queued_for_owner": queued,
                 "server_cpu_ms_per_request": round(server, 2),
                 "client_cpu_ms_per_request": round(client, 2),
             }

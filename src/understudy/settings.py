@@ -99,6 +99,13 @@ SETTINGS: tuple[Setting, ...] = (
         "in $UNDERSTUDY_HOME/outbox.",
         secret=True,
     ),
+    Setting(
+        "server_connections",
+        0,
+        "Store connections one server process works on at once; 0 means 1 for SQLite "
+        "without a language model (its requests only compute, and Python computes on one "
+        "thread at a time) and 4 otherwise (requests wait on PostgreSQL or the model).",
+    ),
     Setting("log_level", "WARNING", "Logging level: DEBUG, INFO, WARNING or ERROR."),
 )
 

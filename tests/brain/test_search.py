@@ -255,6 +255,30 @@ def test_snippets_come_for_the_results_shown_and_only_for_their_readers(
     assert store.text_snippets(DEE, "Bluebird", []) == {}
 
 
+def test_snippets_fetched_later_are_those_a_search_shows(searcher: Searcher, store: Store) -> None:
+    for principal, query in ((ANN, "load test"), (ANN, "kubrenetes clustr"), (DEE, "Bluebird")):
+        shown = searcher.search(principal, query, limit=10)
+        bare = searcher.search(principal, query, limit=10, snippets=False)
+        assert [r.item.id for r in bare] == [r.item.id for r in shown]
+        if store.db.dialect == "sqlite":  # PostgreSQL's ranked query brings its headlines
+            assert all(r.snippet == "" for r in bare)
+        assert searcher.with_snippets(principal, query, bare) == shown
+        # Only the results asked for are fetched; a principal who may not read a
+        # result's chunks gets no text of them, only what the result already carries.
+        assert searcher.with_snippets(principal, query, bare[1:2]) == shown[1:2]
+    secret = searcher.search(DEE, "Bluebird", limit=1, snippets=False)
+    assert secret
+    for reader in (ANN, Principal.person("nobody")):
+        leaked = searcher.with_snippets(reader, "Bluebird", secret)[0].snippet
+        assert leaked == (secret[0].snippet or _excerpt_of_body(secret[0]))
+
+
+def _excerpt_of_body(result: Result) -> str:
+    from understudy.brain.search import _excerpt
+
+    return _excerpt(result.item.body, "Bluebird")
+
+
 def test_the_question_naming_an_author_is_a_reason(
     searcher: Searcher, corpus: dict[int, str]
 ) -> None:

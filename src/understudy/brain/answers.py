@@ -147,7 +147,8 @@ def answer_question(
     synthesizer: Synthesizer | None = None,
 ) -> Answer:
     """Answer ``question`` from what ``principal`` may read, citing every sentence."""
-    results = searcher.search(principal, question, limit=8, where=where)
+    # Snippets only for the results cited: the others are never shown.
+    results = searcher.search(principal, question, limit=8, where=where, snippets=False)
     chosen: list[tuple[str, Result]] = []
     candidates = _candidates(results, question)
     floor = candidates[0][0] * 0.4 if candidates else 0.0
@@ -159,6 +160,10 @@ def answer_question(
         chosen.append((sentence, result))
         if len(chosen) >= max_sentences:
             break
+    cited = list({id(r): r for _, r in chosen}.values())
+    fetched = searcher.with_snippets(principal, question, cited)
+    shown = {id(r): s for r, s in zip(cited, fetched, strict=True)}
+    chosen = [(sentence, shown[id(result)]) for sentence, result in chosen]
     citations: dict[int, Citation] = {}
     for _, result in chosen:
         item = result.item

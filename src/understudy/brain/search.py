@@ -107,13 +107,16 @@ class Fusion:
     ``method="scores"`` weighs standardized scores: ``keyword`` and ``vector``
     for an item's best chunk in each list, ``more`` times those for its other
     matching chunks. ``method="rrf"`` is weighted reciprocal rank fusion with
-    constant ``k``. ``candidates`` is how deep each list is read.
+    constant ``k``. ``candidates`` is how deep each list is read: 50 ranked as
+    well as 100 (SciFact train nDCG@10 0.743 against 0.745, on documents no
+    training judgment mentions 0.744 against 0.741; LoCoMo Recall@10 0.814
+    against 0.810) and made an understudy's answer about a sixth cheaper.
     """
 
     keyword: float = 0.6
     vector: float = 0.4
     k: float = 60.0
-    candidates: int = 100
+    candidates: int = 50
     method: Literal["scores", "rrf"] = "scores"
     more: float = 0.3
 
@@ -147,6 +150,8 @@ class Result:
     why: tuple[str, ...] = ()
     keyword_rank: int | None = None
     vector_rank: int | None = None
+    # The item's best keyword chunk, whose keyword snippet shows it (None: an excerpt).
+    snippet_chunk: int | None = None
 
 
 @dataclass(slots=True)
@@ -237,12 +242,17 @@ class Searcher:
         limit: int = 10,
         where: ItemFilter | None = None,
         mode: str = "hybrid",
+        snippets: bool = True,
     ) -> list[Result]:
-        """Return up to ``limit`` items for ``query``, best first, one per item."""
+        """Return up to ``limit`` items for ``query``, best first, one per item.
+
+        ``snippets=False`` leaves every snippet empty, for a caller that shows
+        only some results: ``with_snippets`` fetches theirs afterwards.
+        """
         checked = _mode(mode)
         with self.store.reading_as(principal):
             pool = self.candidates(principal, query, limit, where, checked)
-            return self.rank(pool, limit, checked)
+            return self.rank(pool, limit, checked, snippets=snippets)
 
     def candidates(
         self,
@@ -268,7 +278,12 @@ class Searcher:
         return pool
 
     def rank(
-        self, pool: Pool, limit: int = 10, mode: Mode = "hybrid", ranker: Ranker | None = None
+        self,
+        pool: Pool,
+        limit: int = 10,
+        mode: Mode = "hybrid",
+        ranker: Ranker | None = None,
+        snippets: bool = True,
     ) -> list[Result]:
         """Return the best ``limit`` items of ``pool``: by BM25, by cosine, or fused.
 
@@ -277,12 +292,39 @@ class Searcher:
         ranker = ranker or self.ranker
         chosen = self.order(pool, limit, mode, ranker)
         self._attach_items(pool, [candidate for candidate, _ in chosen])
-        self._attach_snippets(pool, [candidate for candidate, _ in chosen])
-        return [
+        results = [
             self._result(pool, candidate, score, ranker)
             for candidate, score in chosen
             if candidate.item is not None
         ]
+        return self.with_snippets(pool.principal, pool.query, results) if snippets else results
+
+    def with_snippets(
+        self, principal: Principal, query: str, results: Sequence[Result]
+    ) -> list[Result]:
+        """Return ``results`` with their snippets, fetched as ``principal``.
+
+        A result's snippet is the keyword snippet of its best keyword chunk, or
+        an excerpt of its best chunk when the keywords matched none (or the
+        principal may no longer read that chunk).
+        """
+        wanted = [r.snippet_chunk for r in results if not r.snippet and r.snippet_chunk]
+        terms = " ".join(query_terms(query))
+        found = self.store.text_snippets(principal, terms, wanted) if wanted else {}
+        lacking = [
+            r.chunk_id for r in results if not r.snippet and not found.get(r.snippet_chunk or 0)
+        ]
+        chunks = {c.id: c.text for c in self.store.get_chunks(principal, lacking)}
+        shown = []
+        for result in results:
+            snippet = result.snippet or found.get(result.snippet_chunk or 0, "")
+            if not snippet:
+                snippet = _excerpt(chunks.get(result.chunk_id, result.item.body), query)
+            why = result.why
+            if result.keyword_rank is not None and why:  # its words, now that they show
+                why = (_keyword_reason(result.keyword_rank, query, result.item, snippet), *why[1:])
+            shown.append(replace(result, snippet=snippet, why=why))
+        return shown
 
     def order(
         self, pool: Pool, limit: int = 10, mode: Mode = "hybrid", ranker: Ranker | None = None
@@ -336,22 +378,6 @@ class Searcher:
         for candidate in chosen:
             if candidate.item is None:
                 candidate.item = items.get(candidate.item_id)
-
-    def _attach_snippets(self, pool: Pool, chosen: Sequence[Candidate]) -> None:
-        """Fetch the keyword snippets of the candidates shown, of their best keyword chunk."""
-        wanted = {
-            c.item_id: next(iter(c.keyword_chunks))
-            for c in chosen
-            if c.keyword_chunks and not c.snippet
-        }
-        if not wanted:
-            return
-        terms = " ".join(query_terms(pool.query))
-        found = self.store.text_snippets(pool.principal, terms, list(wanted.values()))
-        for candidate in chosen:
-            chunk_id = wanted.get(candidate.item_id)
-            if chunk_id is not None:
-                candidate.snippet = found.get(chunk_id, "")
 
     def add_vector_features(self, pool: Pool) -> None:
         """Set ``dense`` and ``prf`` from the candidates' stored vectors (0 without them).
@@ -438,10 +464,6 @@ class Searcher:
         item = candidate.item
         if item is None:  # pragma: no cover - candidates without items are dropped
             raise ValueError("candidate without its item")
-        snippet = candidate.snippet
-        if not snippet:
-            chunks = self.store.get_chunks(pool.principal, [candidate.chunk_id])
-            snippet = _excerpt(chunks[0].text if chunks else item.body, pool.query)
         shown = score
         if ranker is not None and math.isfinite(score):
             shown = 1.0 / (1.0 + math.exp(-score))  # a learned score reads as a probability
@@ -449,10 +471,11 @@ class Searcher:
             item=item,
             chunk_id=candidate.chunk_id,
             score=shown if math.isfinite(shown) else 0.0,
-            snippet=snippet,
+            snippet=candidate.snippet,
             why=_why(candidate, pool.query, item),
             keyword_rank=candidate.keyword_rank,
             vector_rank=candidate.vector_rank,
+            snippet_chunk=next(iter(candidate.keyword_chunks), None),
         )
 
 
@@ -575,13 +598,18 @@ def _excerpt(text: str, query: str, width: int = 220) -> str:
     return ("… " if start else "") + piece + (" …" if start + width < len(text) else "")
 
 
+def _keyword_reason(rank: int, query: str, item: Item, snippet: str) -> str:
+    """Return why the keywords matched: the query's words in the title or the snippet."""
+    text = f"{item.title} {snippet}".lower()
+    matched = [t for t in query_terms(query) if t in text]
+    words = ", ".join(matched[:5]) if matched else "stemmed words"
+    return f"keywords #{rank}: {words}"
+
+
 def _why(candidate: Candidate, query: str, item: Item) -> tuple[str, ...]:
     reasons: list[str] = []
     if candidate.keyword_rank is not None:
-        text = f"{item.title} {candidate.snippet}".lower()
-        matched = [t for t in query_terms(query) if t in text]
-        words = ", ".join(matched[:5]) if matched else "stemmed words"
-        reasons.append(f"keywords #{candidate.keyword_rank}: {words}")
+        reasons.append(_keyword_reason(candidate.keyword_rank, query, item, candidate.snippet))
     if candidate.vector_rank is not None and candidate.cosine is not None:
         reasons.append(f"meaning #{candidate.vector_rank}: cosine {candidate.cosine:.2f}")
     if candidate.features.get("author_named"):
