@@ -50,7 +50,8 @@ def _answer(u: Understudy, request: Request, intent: Intent, context: ToolContex
         # but that answer nothing are not a reason to say "cannot share".
         # What both may read is what the ask searched: the same principal, query and scope.
         shared = set(result.data["answer"].found)
-        owner_hits = u.searcher.search(Principal.person(u.owner), request.text, 3)
+        owner = Principal.person(u.owner)
+        owner_hits = u.searcher.search(owner, request.text, 3, snippets=False)
         hidden = [r for r in owner_hits if r.item.id not in shared]
         if hidden:
             return u.decline(
@@ -143,7 +144,7 @@ def _draft(u: Understudy, request: Request, intent: Intent, context: ToolContext
         return u.decline(request, intent, "only the owner can ask for drafts")
     item_id = request.item_id
     if item_id is None:
-        hits = u.searcher.search(context.principal, request.text, 1, None)
+        hits = u.searcher.search(context.principal, request.text, 1, snippets=False)
         item_id = hits[0].item.id if hits else None
     if item_id is None:
         return u.response(
@@ -188,7 +189,7 @@ def _named_item(u: Understudy, context: ToolContext, wanted: str) -> int | None:
     words = set(re.findall(r"\w+", wanted.lower())) - _FILLER
     if not words:
         return None
-    hits = u.searcher.search(context.principal, wanted, 8, None)
+    hits = u.searcher.search(context.principal, wanted, 8, snippets=False)
     ranked = sorted(
         enumerate(hits),
         key=lambda pair: (

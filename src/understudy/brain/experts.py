@@ -50,7 +50,7 @@ def find_experts(
     include_external: bool = False,
 ) -> list[Expert]:
     """Return people ranked by their part in the items about ``topic`` the asker may read."""
-    results = searcher.search(principal, topic, limit=60, where=where)
+    results = searcher.search(principal, topic, limit=60, where=where, snippets=False)
     store = searcher.store
     scores: dict[str, float] = defaultdict(float)
     wrote: dict[str, list[int]] = defaultdict(list)
