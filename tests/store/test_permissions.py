@@ -231,3 +231,39 @@ def test_a_resolved_block_serves_its_own_principal_only_and_ends_with_the_block(
     with store.reading_as(ann):
         assert seen(ann) == {ann_item, board_item}
     assert seen(ann) == {ann_item, board_item}
+
+
+def test_a_request_reads_the_directory_once_and_sees_its_own_changes(store: Store) -> None:
+    tag = f"d{next(_counter)}"
+    store.upsert_person(Person(id=f"{tag}-ann", name="ann"))
+    store.upsert_group(Group(id=f"{tag}-ops", name="ops", members=(f"{tag}-ann",)))
+    store.upsert_project(Project(id=f"{tag}-atlas", name="Atlas", members=(f"{tag}-ann",)))
+    ann = Principal.person(f"{tag}-ann")
+    queries: list[str] = []
+    execute = store.db.execute
+
+    def counted(sql: str, params: object = None) -> object:
+        queries.append(sql)
+        return execute(sql, params)  # type: ignore[arg-type]
+
+    store.db.execute = counted  # type: ignore[method-assign]
+    try:
+        with store.reading_as(ann):
+            queries.clear()
+            first = store.list_projects(), store.list_groups()
+            read = len(queries)
+            assert (store.list_projects(), store.list_groups()) == first
+            assert len(queries) == read  # kept for the rest of the request
+            # What this connection changes during the request shows at once.
+            store.upsert_project(Project(id=f"{tag}-vega", name="Vega"))
+            store.upsert_group(Group(id=f"{tag}-hr", name="hr"))
+            assert f"{tag}-vega" in {p.id for p in store.list_projects()}
+            assert f"{tag}-hr" in {g.id for g in store.list_groups()}
+            # The caller's copy is its own: changing it changes nothing kept.
+            store.list_projects().clear()
+            assert f"{tag}-vega" in {p.id for p in store.list_projects()}
+        queries.clear()
+        assert {p.id for p in store.list_projects()} >= {f"{tag}-atlas", f"{tag}-vega"}
+        assert queries  # outside a request every call reads the store
+    finally:
+        del store.db.execute

@@ -49,9 +49,11 @@ def _answer(u: Understudy, request: Request, intent: Intent, context: ToolContex
         # Decline only when the owner knows more than may be shared: hits that both may read
         # but that answer nothing are not a reason to say "cannot share".
         # What both may read is what the ask searched: the same principal, query and scope.
+        # The owner's hits are by keywords: nearest neighbours by meaning exist for any
+        # question, so they would not tell whether the owner knows about this one.
         shared = set(result.data["answer"].found)
         owner = Principal.person(u.owner)
-        owner_hits = u.searcher.search(owner, request.text, 3, snippets=False)
+        owner_hits = u.searcher.search(owner, request.text, 3, mode="keyword", snippets=False)
         hidden = [r for r in owner_hits if r.item.id not in shared]
         if hidden:
             return u.decline(

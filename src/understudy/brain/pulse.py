@@ -142,7 +142,10 @@ def project_pulse(
     """Return what changed in ``project`` between ``since`` and ``until``."""
     found = store.get_project(project)
     pulse = Pulse(project=found.id, name=found.name, since=since, until=until)
-    items = store.list_items(principal, ItemFilter(project=found.id, until=until))
+    # The window's documents and every task: the project's mail is read below, by subject.
+    documents = ItemFilter(project=found.id, kinds=("document",), since=since, until=until)
+    tasks = ItemFilter(project=found.id, kinds=("task",), until=until)
+    items = store.list_items(principal, documents) + store.list_items(principal, tasks)
     for item in items:
         if item.kind == "document" and item.timestamp >= since:
             pulse.documents.append(item)

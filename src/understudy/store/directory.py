@@ -9,6 +9,7 @@ from typing import Any
 from understudy.errors import NotFound
 from understudy.records import Group, Person, Project
 from understudy.store.database import Database, from_json, now_utc
+from understudy.store.permissions import request_memo
 
 __all__ = ["DirectoryTables", "normalize_email"]
 
@@ -201,6 +202,7 @@ class DirectoryTables:
 
     def upsert_group(self, group: Group) -> None:
         """Insert or update a group with its members and parent groups."""
+        (request_memo(self) or {}).pop("groups", None)
         with self.db.transaction():
             self.db.execute(
                 """INSERT INTO groups (id, name) VALUES (:id, :name)
@@ -219,7 +221,16 @@ class DirectoryTables:
             )
 
     def list_groups(self) -> list[Group]:
-        """Return every group with its direct members and parents."""
+        """Return every group with its direct members and parents (once per request)."""
+        memo = request_memo(self)
+        if memo is not None and "groups" in memo:
+            return list(memo["groups"])
+        found = self._groups()
+        if memo is not None:
+            memo["groups"] = tuple(found)
+        return found
+
+    def _groups(self) -> list[Group]:
         rows = self.db.rows("SELECT id, name FROM groups ORDER BY id")
         members: dict[str, list[str]] = {}
         for row in self.db.rows("SELECT group_id, person_id FROM group_members ORDER BY person_id"):
@@ -239,6 +250,7 @@ class DirectoryTables:
 
     def upsert_project(self, project: Project) -> None:
         """Insert or update a project with its members and reader groups."""
+        (request_memo(self) or {}).pop("projects", None)
         with self.db.transaction():
             self.db.execute(
                 """INSERT INTO projects (id, name, description) VALUES (:id, :name, :d)
@@ -258,7 +270,16 @@ class DirectoryTables:
             )
 
     def list_projects(self) -> list[Project]:
-        """Return every project with its members and reader groups."""
+        """Return every project with its members and reader groups (once per request)."""
+        memo = request_memo(self)
+        if memo is not None and "projects" in memo:
+            return list(memo["projects"])
+        found = self._projects()
+        if memo is not None:
+            memo["projects"] = tuple(found)
+        return found
+
+    def _projects(self) -> list[Project]:
         rows = self.db.rows("SELECT id, name, description FROM projects ORDER BY id")
         members: dict[str, list[str]] = {}
         for row in self.db.rows("SELECT project_id, person_id FROM project_members ORDER BY 2"):

@@ -31,7 +31,7 @@ from understudy.store.database import Dialect, in_ids
 if TYPE_CHECKING:
     from understudy.store.database import Database
 
-__all__ = ["ReaderFilter", "ReaderScope", "ScopedReads", "reader_filter"]
+__all__ = ["ReaderFilter", "ReaderScope", "ScopedReads", "reader_filter", "request_memo"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,20 @@ class ReaderScope:
 
 
 _SCOPES: ContextVar[tuple[tuple[int, ReaderScope], ...]] = ContextVar("reader_scopes", default=())
+
+
+def request_memo(store: object) -> dict[str, Any] | None:
+    """Return what the reads of the current request keep on ``store``, None outside one.
+
+    It lives as long as the outermost ``reading_as`` block open on ``store`` in
+    this thread or task: the directory is read once per request, as the
+    reader sets are, and a change to it applies from the next request (or at
+    once when this connection makes it).
+    """
+    for owner, scope in _SCOPES.get():
+        if owner == id(store):
+            return scope.extras
+    return None
 
 
 class ScopedReads:
