@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from understudy.errors import NotFound
 from understudy.records import Group, Person, Project
 from understudy.store.database import Database, from_json, now_utc
 from understudy.store.permissions import request_memo
+
+T = TypeVar("T")
 
 __all__ = ["DirectoryTables", "normalize_email"]
 
@@ -19,6 +21,16 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 def normalize_email(address: str) -> str:
     """Return an email address in the form used as a key: trimmed, lower case."""
     return address.strip().strip("<>").strip().lower()
+
+
+def _once_per_request(store: object, key: str, read: Callable[[], list[T]]) -> list[T]:
+    """Return ``read()``, kept for the rest of the current request (a copy each time)."""
+    memo = request_memo(store)
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = tuple(read())
+    return list(memo[key])
 
 
 class DirectoryTables:
@@ -222,13 +234,7 @@ class DirectoryTables:
 
     def list_groups(self) -> list[Group]:
         """Return every group with its direct members and parents (once per request)."""
-        memo = request_memo(self)
-        if memo is not None and "groups" in memo:
-            return list(memo["groups"])
-        found = self._groups()
-        if memo is not None:
-            memo["groups"] = tuple(found)
-        return found
+        return _once_per_request(self, "groups", self._groups)
 
     def _groups(self) -> list[Group]:
         rows = self.db.rows("SELECT id, name FROM groups ORDER BY id")
@@ -271,13 +277,7 @@ class DirectoryTables:
 
     def list_projects(self) -> list[Project]:
         """Return every project with its members and reader groups (once per request)."""
-        memo = request_memo(self)
-        if memo is not None and "projects" in memo:
-            return list(memo["projects"])
-        found = self._projects()
-        if memo is not None:
-            memo["projects"] = tuple(found)
-        return found
+        return _once_per_request(self, "projects", self._projects)
 
     def _projects(self) -> list[Project]:
         rows = self.db.rows("SELECT id, name, description FROM projects ORDER BY id")
