@@ -41,8 +41,9 @@ def connections_for(settings: Settings, model: Any) -> int:
     language model a request never waits on anything but this process's own
     computing, and Python computes on one thread at a time, so a second
     request in parallel only adds contention for the interpreter lock
-    (measured on the demo company: 14 ms of CPU per ask alone, 22-28 ms with
-    two to eight asks in parallel, and no more asks per second). With
+    (``benchmarks/connections.py`` on the demo company: 11 ms of CPU per ask
+    one at a time, 15-21 ms with two to eight asks in parallel on two to four
+    connections, and no more asks per second). With
     PostgreSQL or a model, requests wait on another process, and four
     overlap those waits.
     """
