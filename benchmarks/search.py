@@ -612,6 +612,15 @@ def _timed(function: Any, *args: Any, **kwargs: Any) -> float:
     return time.perf_counter() - clock
 
 
+def median_runs(runs: list[tuple[float, float]], digits: int = 2) -> dict[str, Any]:
+    """Return the medians over runs of each run's (p50, p95), with the runs themselves."""
+    return {
+        "p50": round(statistics.median(p for p, _ in runs), digits),
+        "p95": round(statistics.median(q for _, q in runs), digits),
+        "runs": [[round(p, digits), round(q, digits)] for p, q in runs],
+    }
+
+
 def measure(backend: str, location: str, plan: dict[str, Any], runs: int) -> dict[str, Any]:
     """Time every search mode (and its parts) as the chosen people; check vector recall."""
     from understudy.brain.search import Searcher
@@ -657,14 +666,7 @@ def measure(backend: str, location: str, plan: dict[str, Any], runs: int) -> dic
         "vector_index": index.kind if index is not None else "pgvector",
         "ef_min_sweep": sweep,
         "first_search_s": round(first_search_s, 2),
-        "latency_ms": {
-            name: {
-                "p50": round(statistics.median(p for p, _ in runs_), 2),
-                "p95": round(statistics.median(p for _, p in runs_), 2),
-                "runs": [[round(p, 2), round(q, 2)] for p, q in runs_],
-            }
-            for name, runs_ in figures.items()
-        },
+        "latency_ms": {name: median_runs(runs_) for name, runs_ in figures.items()},
         "vector_recall_at_10": recall,
         "rss_mb": round(rss_mb(), 1),
         "rss_before_open_mb": round(rss_start, 1),

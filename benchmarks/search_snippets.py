@@ -77,14 +77,7 @@ def main() -> None:
         "command": "python benchmarks/search_snippets.py",
         "backend": "sqlite",
         "chunks": options.size,
-        "latency_ms": {
-            name: {
-                "p50": round(statistics.median(p for p, _ in taken), 1),
-                "p95": round(statistics.median(q for _, q in taken), 1),
-                "runs": [[round(p, 1), round(q, 1)] for p, q in taken],
-            }
-            for name, taken in runs.items()
-        },
+        "latency_ms": {name: bench.median_runs(taken, 1) for name, taken in runs.items()},
         "queries_checked": len(checked),
         "queries_with_different_results": sum(
             [r.item.id for r in old] != [r.item.id for r in new] for old, new in shown
