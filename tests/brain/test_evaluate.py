@@ -250,7 +250,8 @@ def test_distinctive_words_rank_their_document_first(beir: Path, sqlite: SQLiteS
     assert report["hybrid"]["recall@100"] == 1.0
     assert report["hybrid_method"] == "ranker+feedback"
     assert report["learned_from"] == f"qrels/train.tsv ({len(TRAIN)} queries)"
-    steps = {"keyword", "vector", "rrf", "fusion", "ranker", "ranker+feedback"}
+    learned = {"adapted vector", "ranker", "ranker+feedback", "ranker without adapter"}
+    steps = {"keyword", "vector", "rrf", "fusion", *learned}
     assert set(report["steps"]) == steps
     assert report["skipped_lines"] == {}
     json.dumps(report)  # the report is plain JSON
@@ -289,7 +290,12 @@ def test_the_train_split_is_cross_validated_and_never_reads_the_test_judgments(
     report = evaluate_retrieval(sqlite, load_collection(beir, "train"), HashEmbedder())
     assert report["learned_from"] == "train, 5-fold cross-validation by query"
     assert report["n_queries"] == len(TRAIN)
-    assert set(report["unseen_documents"]) == {"ranker", "ranker+feedback"}
+    assert set(report["unseen_documents"]) == {
+        "adapted vector",
+        "ranker",
+        "ranker+feedback",
+        "ranker without adapter",
+    }
     assert report["hybrid_method"] == "ranker+feedback"
     assert report["hybrid"]["ndcg@10"] >= 0.9
     # Cross-validation keeps its rankers to itself; none is stored for search.

@@ -32,7 +32,14 @@ from typing import Any
 
 from understudy.brain.embeddings import Embedder, embed_pending
 from understudy.brain.indexing import chunk_pending
-from understudy.brain.rerank import Judgment, Ranker, collect_pools, fit_ranker, save_ranker
+from understudy.brain.rerank import (
+    Judgment,
+    Ranker,
+    collect_pools,
+    fit_query_adapter,
+    fit_ranker,
+    save_ranker,
+)
 from understudy.brain.search import Fusion, Mode, Pool, Searcher
 from understudy.errors import InputError
 from understudy.records import Item, Principal, Source, person_reader
@@ -310,17 +317,38 @@ def _cross_validated(
     folds: Sequence[Sequence[str]],
     documents: Mapping[str, int],
 ) -> dict[str, dict[str, list[str]]]:
-    """Rank each fold with rankers trained on the other folds: without and with feedback."""
+    """Rank each fold with what was learned on the other folds.
+
+    Per fold: a query adapter and rankers (without and with feedback) are
+    learned from the other folds' pools; the fold's queries are searched
+    again with the adapter, and ranked by meaning alone (``adapted vector``),
+    by the rankers, and by a ranker learned and searched without the adapter.
+    """
     model = searcher.embedder.name if searcher.embedder is not None else None
-    runs: dict[str, dict[str, list[str]]] = {"ranker": {}, "ranker+feedback": {}}
+    names = ("adapted vector", "ranker", "ranker+feedback", "ranker without adapter")
+    runs: dict[str, dict[str, list[str]]] = {name: {} for name in names}
+    principal = Principal.person(PRINCIPAL)
     for held in folds:
         kept = set(held)
         train = [q for q in pools if q not in kept]
-        judged = _judgments([pools[q] for q in train], train, qrels, documents)
-        for name, feedback in (("ranker", False), ("ranker+feedback", True)):
-            ranker = fit_ranker([pools[q] for q in train], judged, model, feedback=feedback)
-            for query in held:
-                runs[name][query] = _ranked(searcher, pools[query], "hybrid", ranker)
+        pooled = [pools[q] for q in train]
+        judged = _judgments(pooled, train, qrels, documents)
+        adapter = None
+        if model is not None:
+            adapter = fit_query_adapter(searcher.store, principal, model, pooled, judged)
+        bare = fit_ranker(pooled, judged, model, feedback=False)
+        for query in held:
+            runs["ranker without adapter"][query] = _ranked(searcher, pools[query], "hybrid", bare)
+        rankers = {
+            "ranker": fit_ranker(pooled, judged, model, feedback=False, adapter=adapter),
+            "ranker+feedback": fit_ranker(pooled, judged, model, feedback=True, adapter=adapter),
+        }
+        adapted = Searcher(searcher.store, searcher.embedder, searcher.fusion, rankers["ranker"])
+        again = collect_pools(adapted, principal, [pools[q].query for q in held], DEPTH)
+        for query, pool in zip(held, again, strict=True):
+            runs["adapted vector"][query] = _ranked(searcher, pool, "vector")
+            for name, ranker in rankers.items():
+                runs[name][query] = _ranked(searcher, pool, "hybrid", ranker)
     return runs
 
 
@@ -390,14 +418,20 @@ def _trained_on_train(
             plain, principal, [collection.train_queries[q] for q in qids], DEPTH, advance
         )
     judged = _judgments(found, qids, collection.train_qrels, documents)
-    bare = fit_ranker(found, judged, embedder.name, feedback=False)
-    learned = fit_ranker(found, judged, embedder.name, feedback=True)
+    adapter = fit_query_adapter(store, principal, embedder.name, found, judged)
+    unadapted = fit_ranker(found, judged, embedder.name, feedback=False)
+    bare = fit_ranker(found, judged, embedder.name, feedback=False, adapter=adapter)
+    learned = fit_ranker(found, judged, embedder.name, feedback=True, adapter=adapter)
     save_ranker(store, learned, {"trained_on": len(judged), "collection": str(collection.root)})
     stored = Searcher(store, embedder)  # loads the ranker just stored, as search does
-    runs: dict[str, dict[str, list[str]]] = {"ranker": {}, "ranker+feedback": {}}
+    names = ("adapted vector", "ranker", "ranker+feedback", "ranker without adapter")
+    runs: dict[str, dict[str, list[str]]] = {name: {} for name in names}
     with progress("searching with the learned ranker", len(pools)) as advance:
         for qid, pool in pools.items():
-            runs["ranker"][qid] = _ranked(plain, pool, "hybrid", bare)
+            runs["ranker without adapter"][qid] = _ranked(plain, pool, "hybrid", unadapted)
+            again = stored.candidates(principal, collection.queries[qid], DEPTH)
+            runs["adapted vector"][qid] = _ranked(plain, again, "vector")
+            runs["ranker"][qid] = _ranked(plain, again, "hybrid", bare)
             results = stored.search(principal, collection.queries[qid], DEPTH)
             runs["ranker+feedback"][qid] = [r.item.external_id for r in results]
             advance(1)

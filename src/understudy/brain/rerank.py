@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from understudy.brain.adapter import QueryAdapter, examples, fit_adapter
 from understudy.brain.feedback import Feedback
 from understudy.brain.search import FEATURES, Pool, QueryEmbedder, Searcher
 from understudy.records import Principal
@@ -37,6 +38,7 @@ __all__ = [
     "Ranker",
     "collect_pools",
     "feedback_from",
+    "fit_query_adapter",
     "fit_ranker",
     "load_ranker",
     "ranker_rows",
@@ -85,14 +87,15 @@ def ranker_rows(features: Sequence[Mapping[str, float]]) -> NDArray[np.float64]:
 
 @dataclass(frozen=True, slots=True)
 class Ranker:
-    """A logistic model over search features and their products, and the feedback
-    memory it learned with. A ranker stored before the products existed weighs
-    the features alone."""
+    """A logistic model over search features and their products, the feedback
+    memory it learned with, and the query adapter searches use with it. A
+    ranker stored before the products existed weighs the features alone."""
 
     weights: Mapping[str, float]
     bias: float = 0.0
     model: str | None = None
     feedback: Feedback | None = None
+    adapter: QueryAdapter | None = None
 
     def score(self, features: Mapping[str, float]) -> float:
         """Return the ranker's score (log-odds of relevance) for one candidate."""
@@ -117,6 +120,7 @@ class Ranker:
             "bias": self.bias,
             "model": self.model,
             "feedback": self.feedback.as_data() if self.feedback is not None else None,
+            "adapter": self.adapter.as_data() if self.adapter is not None else None,
         }
         return json.dumps(data).encode("utf-8")
 
@@ -125,8 +129,9 @@ class Ranker:
         """Return the ranker ``to_bytes`` wrote."""
         data = json.loads(blob.decode("utf-8"))
         feedback = Feedback.from_data(data["feedback"]) if data.get("feedback") else None
+        adapter = QueryAdapter.from_data(data["adapter"]) if data.get("adapter") else None
         weights = {str(k): float(v) for k, v in data["weights"].items()}
-        return cls(weights, float(data["bias"]), data.get("model"), feedback)
+        return cls(weights, float(data["bias"]), data.get("model"), feedback, adapter)
 
 
 def save_ranker(store: Store, ranker: Ranker, summary: Mapping[str, Any]) -> int:
@@ -172,13 +177,51 @@ def feedback_from(
     return Feedback.build(model, [v for v, _ in rows], [items for _, items in rows])
 
 
+def fit_query_adapter(
+    store: Store,
+    principal: Principal,
+    model: str,
+    pools: Sequence[Pool],
+    judgments: Sequence[Judgment],
+) -> QueryAdapter | None:
+    """Learn a query adapter from judged queries' pools (gathered without one).
+
+    Each judged query's useful items are its positives, whether its search
+    found them or not; its other candidates are the negatives. Vectors are
+    read as ``principal``. Returns None when no query has both.
+    """
+    judged = [
+        (pool, judgment)
+        for pool, judgment in zip(pools, judgments, strict=True)
+        if pool.vector is not None and judgment.useful
+    ]
+    wanted = {i for pool, judgment in judged for i in (*pool.candidates, *judgment.useful)}
+    vectors = store.item_vectors(principal, model, sorted(wanted))
+    taught = []
+    for pool, judgment in judged:
+        useful = set(judgment.useful)
+        others = [vectors[i] for i in pool.candidates if i not in useful and i in vectors]
+        positives = [vectors[i] for i in judgment.useful if i in vectors]
+        if pool.vector is not None:
+            taught.extend(examples(pool.vector, positives, others))
+    try:
+        return fit_adapter(model, taught)
+    except ValueError:
+        return None
+
+
 def fit_ranker(
     pools: Sequence[Pool],
     judgments: Sequence[Judgment],
     model: str | None,
     feedback: bool = True,
+    adapter: QueryAdapter | None = None,
 ) -> Ranker:
-    """Fit a ranker on judged queries' candidate pools (from ``collect_pools``)."""
+    """Fit a ranker on judged queries' candidate pools (from ``collect_pools``).
+
+    ``adapter`` is kept with the ranker: searches with it move their query
+    vectors (the weights are learned on the pools as given).
+    """
     from sklearn.linear_model import LogisticRegression
 
     memory = feedback_from(model, pools, judgments) if feedback and model else None
@@ -190,7 +233,7 @@ def fit_ranker(
         )
     fitted = LogisticRegression(C=REGULARIZATION, max_iter=5000).fit(rows, labels)
     weights = {name: float(w) for name, w in zip(RANKER_FEATURES, fitted.coef_[0], strict=True)}
-    return Ranker(weights, float(fitted.intercept_[0]), model, memory)
+    return Ranker(weights, float(fitted.intercept_[0]), model, memory, adapter)
 
 
 def train_ranker(
@@ -198,11 +241,17 @@ def train_ranker(
     principal: Principal,
     judgments: Sequence[Judgment],
     progress: Callable[[int], None] | None = None,
+    adapt: bool = True,
 ) -> Ranker:
-    """Run each judged query as ``principal`` and learn a ranker from the candidates."""
-    pools = collect_pools(searcher, principal, [j.query for j in judgments], progress=progress)
+    """Run each judged query as ``principal`` and learn a ranker (and, with an
+    embedder and ``adapt``, its query adapter) from the candidates."""
+    plain = Searcher(searcher.store, searcher.embedder, searcher.fusion, ranker=None)
+    pools = collect_pools(plain, principal, [j.query for j in judgments], progress=progress)
     model = searcher.embedder.name if searcher.embedder is not None else None
-    return fit_ranker(pools, judgments, model)
+    adapter = None
+    if adapt and model is not None:
+        adapter = fit_query_adapter(searcher.store, principal, model, pools, judgments)
+    return fit_ranker(pools, judgments, model, adapter=adapter)
 
 
 def _training_rows(

@@ -180,8 +180,15 @@ class Pool:
     query: str
     principal: Principal
     candidates: dict[int, Candidate]
-    vector: NDArray[np.float32] | None = None
+    vector: NDArray[np.float32] | None = None  # the query's vector, as the model embeds it
     vector_features: bool = False  # whether ``dense`` and ``prf`` are set
+    # The vector the search used: ``vector`` moved by the ranker's query adapter, if any.
+    adapted: NDArray[np.float32] | None = None
+
+    @property
+    def searched(self) -> NDArray[np.float32] | None:
+        """Return the vector the vector search ran with."""
+        return self.adapted if self.adapted is not None else self.vector
 
 
 class Searcher:
@@ -189,7 +196,8 @@ class Searcher:
 
     ``ranker`` is a learned ``Ranker``; by default the one stored in the home
     (if any, and if trained with this embedder) is loaded on first use; None
-    means ``fusion`` alone.
+    means ``fusion`` alone. A ranker with a query adapter also moves every
+    query's vector before the vector search (brain/adapter).
     """
 
     def __init__(
@@ -233,7 +241,17 @@ class Searcher:
         if self.embedder is None:
             return []
         vector = self.embedder.embed_batch([query])[0]
-        return self.store.search_vectors(principal, self.embedder.name, vector, limit, where)
+        adapted = self._adapted(vector)
+        searched = adapted if adapted is not None else vector
+        return self.store.search_vectors(principal, self.embedder.name, searched, limit, where)
+
+    def _adapted(self, vector: NDArray[np.float32]) -> NDArray[np.float32] | None:
+        """Return ``vector`` moved by the ranker's query adapter, or None without one."""
+        ranker = self.ranker
+        adapter = ranker.adapter if ranker is not None else None
+        if adapter is None or self.embedder is None or adapter.model != self.embedder.name:
+            return None
+        return adapter.apply(vector)
 
     def search(
         self,
@@ -266,14 +284,17 @@ class Searcher:
         depth = max(self.fusion.candidates, limit * 3)
         found: dict[int, Candidate] = {}
         vector: NDArray[np.float32] | None = None
+        adapted: NDArray[np.float32] | None = None
         if mode in ("hybrid", "keyword"):
             hits = self.keyword(principal, query, depth, where)
             _gather(found, hits, self.fusion.candidates, keyword=True)
         if mode in ("hybrid", "vector") and self.embedder is not None:
             vector = self.embedder.embed_batch([query])[0]
-            hits = self.store.search_vectors(principal, self.embedder.name, vector, depth, where)
+            adapted = self._adapted(vector)
+            searched = adapted if adapted is not None else vector
+            hits = self.store.search_vectors(principal, self.embedder.name, searched, depth, where)
             _gather(found, hits, self.fusion.candidates, keyword=False)
-        pool = Pool(query, principal, found, vector)
+        pool = Pool(query, principal, found, vector, adapted=adapted)
         self._attach_heads(pool, list(found))
         return pool
 
@@ -393,7 +414,8 @@ class Searcher:
         listed = list(pool.candidates.values())
         for candidate in listed:
             candidate.features["dense"] = candidate.features["prf"] = 0.0
-        if pool.vector is None or self.embedder is None or len(listed) < 2:
+        searched = pool.searched
+        if searched is None or self.embedder is None or len(listed) < 2:
             return
         vectors = self.store.chunk_vectors(
             pool.principal, self.embedder.name, [c.chunk_id for c in listed]
@@ -410,7 +432,7 @@ class Searcher:
         centroid = np.stack([vectors[c.chunk_id] for c in fused[:PRF_DOCS]]).mean(axis=0)
         norm = float(np.linalg.norm(centroid))
         for name, raw in (
-            ("dense", matrix @ np.asarray(pool.vector, dtype=np.float32)),
+            ("dense", matrix @ np.asarray(searched, dtype=np.float32)),
             ("prf", matrix @ (centroid / norm) if norm > 0 else np.zeros(len(have))),
         ):
             spread = float(raw.std())

@@ -460,24 +460,41 @@ class ItemTables(ScopedReads):
     def chunk_vectors(
         self, principal: Principal, model: str, chunk_ids: Sequence[int]
     ) -> dict[int, NDArray[np.float32]]:
-        """Return ``model``'s vectors of the chunks among ``chunk_ids`` ``principal`` may read.
+        """Return ``model``'s vectors of the chunks among ``chunk_ids`` ``principal`` may read."""
+        return dict(self._vectors_by(principal, model, "id", chunk_ids))
 
-        ``CROSS JOIN`` keeps SQLite on the chunk ids first: it would otherwise
-        scan every vector of the model.
+    def item_vectors(
+        self, principal: Principal, model: str, item_ids: Sequence[int]
+    ) -> dict[int, NDArray[np.float32]]:
+        """Return, per item among ``item_ids``, ``model``'s vectors of the chunks
+        ``principal`` may read (one row per chunk)."""
+        rows_of: dict[int, list[NDArray[np.float32]]] = {}
+        for item, vector in self._vectors_by(principal, model, "item_id", item_ids):
+            rows_of.setdefault(item, []).append(vector)
+        return {item: np.stack(vectors) for item, vectors in rows_of.items()}
+
+    def _vectors_by(
+        self, principal: Principal, model: str, column: str, ids: Sequence[int]
+    ) -> list[tuple[int, NDArray[np.float32]]]:
+        """Return (chunk ``column``, vector) of readable chunks whose ``column`` is in ``ids``.
+
+        ``CROSS JOIN`` keeps SQLite on the ids first: it would otherwise scan
+        every vector of the model.
         """
-        wanted = list(dict.fromkeys(int(i) for i in chunk_ids))
-        found: dict[int, NDArray[np.float32]] = {}
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return []
         readers = self._readers(principal)
-        if wanted:
-            sql = f"""{readers.with_clause()}
-                SELECT c.id AS id, e.vector AS v FROM chunks c CROSS JOIN embeddings e
-                WHERE {self.db.in_ids("c.id", "_ids")}
-                    AND {readers.condition(BY_ID + "c.readers_id")}
-                    AND e.model = :_model AND e.text_hash = c.text_hash"""
-            params = {**readers.params, "_ids": self.db.ids_value(wanted), "_model": model}
-            for row in self.db.rows(sql, params):
-                found[int(row["id"])] = np.frombuffer(bytes(row["v"]), dtype=np.float32)
-        return found
+        sql = f"""{readers.with_clause()}
+            SELECT c.{column} AS k, e.vector AS v FROM chunks c CROSS JOIN embeddings e
+            WHERE {self.db.in_ids("c." + column, "_ids")}
+                AND {readers.condition(BY_ID + "c.readers_id")}
+                AND e.model = :_model AND e.text_hash = c.text_hash"""
+        params = {**readers.params, "_ids": self.db.ids_value(wanted), "_model": model}
+        return [
+            (int(row["k"]), np.frombuffer(bytes(row["v"]), dtype=np.float32))
+            for row in self.db.rows(sql, params)
+        ]
 
 
 def _attachment_json(attachment: Attachment) -> dict[str, Any]:
