@@ -279,7 +279,8 @@ def test_the_report_has_recall_at_5_and_10_per_method_and_category(
     assert report["n_conversations"] == 2
     assert report["dropped_evidence"] == 1
     assert report["method"] == "ranker"
-    assert set(report["methods"]) == {"keyword", "vector", "fusion", "ranker"}
+    methods = {"keyword", "vector", "fusion", "ranker", "ranker without adapter"}
+    assert set(report["methods"]) == methods
     for scores in report["methods"].values():
         assert set(scores) == {"recall@5", "recall@10", "n_questions", "by_category"}
         assert 0.0 <= scores["recall@5"] <= scores["recall@10"] <= 1.0

@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -335,12 +335,12 @@ def _cross_validated(
         judged = _judgments(pooled, train, qrels, documents)
         adapter = None
         if model is not None:
-            adapter = fit_query_adapter(searcher.store, principal, model, pooled, judged)
+            adapter = fit_query_adapter(searcher.store, model, pooled, judged)
         bare = fit_ranker(pooled, judged, model, feedback=False)
         for query in held:
             runs["ranker without adapter"][query] = _ranked(searcher, pools[query], "hybrid", bare)
         rankers = {
-            "ranker": fit_ranker(pooled, judged, model, feedback=False, adapter=adapter),
+            "ranker": replace(bare, adapter=adapter),  # the weights do not depend on it
             "ranker+feedback": fit_ranker(pooled, judged, model, feedback=True, adapter=adapter),
         }
         adapted = Searcher(searcher.store, searcher.embedder, searcher.fusion, rankers["ranker"])
@@ -418,9 +418,9 @@ def _trained_on_train(
             plain, principal, [collection.train_queries[q] for q in qids], DEPTH, advance
         )
     judged = _judgments(found, qids, collection.train_qrels, documents)
-    adapter = fit_query_adapter(store, principal, embedder.name, found, judged)
+    adapter = fit_query_adapter(store, embedder.name, found, judged)
     unadapted = fit_ranker(found, judged, embedder.name, feedback=False)
-    bare = fit_ranker(found, judged, embedder.name, feedback=False, adapter=adapter)
+    bare = replace(unadapted, adapter=adapter)
     learned = fit_ranker(found, judged, embedder.name, feedback=True, adapter=adapter)
     save_ranker(store, learned, {"trained_on": len(judged), "collection": str(collection.root)})
     stored = Searcher(store, embedder)  # loads the ranker just stored, as search does

@@ -22,7 +22,7 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from typing import Any
 from understudy.brain.embeddings import Embedder, embed_pending
 from understudy.brain.evaluate import Progress, quiet
 from understudy.brain.indexing import chunk_pending
-from understudy.brain.rerank import Judgment, Ranker, fit_ranker
+from understudy.brain.rerank import Judgment, Ranker, fit_query_adapter, fit_ranker
 from understudy.brain.search import Mode, Pool, Searcher
 from understudy.errors import InputError
 from understudy.records import Item, Principal, Source, person_reader
@@ -315,28 +315,40 @@ Row = tuple[int, Question, dict[str, float]]
 def _rows(
     searcher: Searcher, conversations: Sequence[Conversation], pools: Sequence[Sequence[Pool]]
 ) -> dict[str, list[Row]]:
-    """Return each method's recalls per question; no ranker trains on its own conversation."""
+    """Return each method's recalls per question; nothing learned sees its own conversation.
+
+    ``ranker`` searches each question again with its query adapter;
+    ``ranker without adapter`` ranks the first search's pool.
+    """
     modes: dict[str, Mode] = {"keyword": "keyword", "vector": "vector", "fusion": "hybrid"}
     rows: dict[str, list[Row]] = {name: [] for name in modes}
     rankers = _left_out_rankers(searcher, conversations, pools)
     if rankers is not None:
-        rows["ranker"] = []
+        rows["ranker"], rows["ranker without adapter"] = [], []
     for n, conversation in enumerate(conversations):
-        ranker = rankers[n] if rankers is not None else None
         for question, pool in zip(conversation.questions, pools[n], strict=True):
             for name, mode in modes.items():
                 ranked = _ranked(searcher, pool, mode, None)
                 rows[name].append((n, question, _recalls(ranked, question.evidence)))
-            if ranker is not None:
-                ranked = _ranked(searcher, pool, "hybrid", ranker)
-                rows["ranker"].append((n, question, _recalls(ranked, question.evidence)))
+            if rankers is None:
+                continue
+            adapted, bare = rankers[n]
+            plain = _recalls(_ranked(searcher, pool, "hybrid", bare), question.evidence)
+            rows["ranker without adapter"].append((n, question, plain))
+            again = pool
+            if adapted.adapter is not None:
+                moved = Searcher(searcher.store, searcher.embedder, searcher.fusion, adapted)
+                again = moved.candidates(pool.principal, question.text, max(CUTOFFS))
+            ranked = _ranked(searcher, again, "hybrid", adapted)
+            rows["ranker"].append((n, question, _recalls(ranked, question.evidence)))
     return rows
 
 
 def _left_out_rankers(
     searcher: Searcher, conversations: Sequence[Conversation], pools: Sequence[Sequence[Pool]]
-) -> list[Ranker] | None:
-    """Fit each conversation's ranker on the others; None if there is nothing to learn from."""
+) -> list[tuple[Ranker, Ranker]] | None:
+    """Fit each conversation's rankers (with and without a query adapter) on the others;
+    None if there is nothing to learn from."""
     if len(conversations) < 2 or searcher.embedder is None:
         return None
     try:
@@ -350,9 +362,13 @@ def _left_out_ranker(
     conversations: Sequence[Conversation],
     pools: Sequence[Sequence[Pool]],
     held: int,
-) -> Ranker:
-    """Fit a ranker on every conversation's questions but conversation ``held``."""
+) -> tuple[Ranker, Ranker]:
+    """Fit rankers on every conversation's questions but conversation ``held``: one with a
+    query adapter learned from them, one without."""
     train_pools = [p for n, asked in enumerate(pools) if n != held for p in asked]
     questions = [q for n, c in enumerate(conversations) if n != held for q in c.questions]
     model = searcher.embedder.name if searcher.embedder is not None else None
-    return fit_ranker(train_pools, _judgments(train_pools, questions), model, feedback=False)
+    judged = _judgments(train_pools, questions)
+    adapter = fit_query_adapter(searcher.store, model, train_pools, judged) if model else None
+    bare = fit_ranker(train_pools, judged, model, feedback=False)
+    return replace(bare, adapter=adapter), bare

@@ -178,36 +178,38 @@ def feedback_from(
 
 
 def fit_query_adapter(
-    store: Store,
-    principal: Principal,
-    model: str,
-    pools: Sequence[Pool],
-    judgments: Sequence[Judgment],
+    store: Store, model: str, pools: Sequence[Pool], judgments: Sequence[Judgment]
 ) -> QueryAdapter | None:
     """Learn a query adapter from judged queries' pools (gathered without one).
 
     Each judged query's useful items are its positives, whether its search
     found them or not; its other candidates are the negatives. Vectors are
-    read as ``principal``. Returns None when no query has both.
+    read as the principal who searched. Returns None when no query has both.
     """
-    judged = [
-        (pool, judgment)
-        for pool, judgment in zip(pools, judgments, strict=True)
-        if pool.vector is not None and judgment.useful
-    ]
-    wanted = {i for pool, judgment in judged for i in (*pool.candidates, *judgment.useful)}
-    vectors = store.item_vectors(principal, model, sorted(wanted))
     taught = []
-    for pool, judgment in judged:
-        useful = set(judgment.useful)
-        others = [vectors[i] for i in pool.candidates if i not in useful and i in vectors]
-        positives = [vectors[i] for i in judgment.useful if i in vectors]
-        if pool.vector is not None:
-            taught.extend(examples(pool.vector, positives, others))
+    for principal, judged in _by_principal(pools, judgments).items():
+        wanted = {i for pool, judgment in judged for i in (*pool.candidates, *judgment.useful)}
+        vectors = store.item_vectors(principal, model, sorted(wanted))
+        for pool, judgment in judged:
+            useful = set(judgment.useful)
+            others = [vectors[i] for i in pool.candidates if i not in useful and i in vectors]
+            positives = [vectors[i] for i in judgment.useful if i in vectors]
+            if pool.vector is not None:
+                taught.extend(examples(pool.vector, positives, others))
     try:
         return fit_adapter(model, taught)
     except ValueError:
         return None
+
+
+def _by_principal(
+    pools: Sequence[Pool], judgments: Sequence[Judgment]
+) -> dict[Principal, list[tuple[Pool, Judgment]]]:
+    grouped: dict[Principal, list[tuple[Pool, Judgment]]] = {}
+    for pool, judgment in zip(pools, judgments, strict=True):
+        if pool.vector is not None and judgment.useful:
+            grouped.setdefault(pool.principal, []).append((pool, judgment))
+    return grouped
 
 
 def fit_ranker(
@@ -250,7 +252,7 @@ def train_ranker(
     model = searcher.embedder.name if searcher.embedder is not None else None
     adapter = None
     if adapt and model is not None:
-        adapter = fit_query_adapter(searcher.store, principal, model, pools, judgments)
+        adapter = fit_query_adapter(searcher.store, model, pools, judgments)
     return fit_ranker(pools, judgments, model, adapter=adapter)
 
 
