@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -410,6 +411,45 @@ def test_search_never_returns_what_the_principal_may_not_read(
     # The raw candidate lists are filtered too, before they are ranked.
     candidates = searcher.keyword(CY, query, 100) + searcher.vector(CY, query, 100)
     assert {corpus[hit.item_id] for hit in candidates} <= everyone
+
+
+def test_a_large_index_searches_by_meaning_on_a_thread_with_the_same_results(
+    store: Store, corpus: dict[int, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "load test launch Bluebird merger board"
+    principals = [ANN, CY, DEE, Principal.person("nobody"), Principal.all_of("ann", "dee")]
+    wheres = [None, ItemFilter(project="atlas"), ItemFilter(kinds=("email",))]
+
+    def everything(searcher: Searcher) -> list[list[tuple[str, float, str]]]:
+        return [
+            [(corpus[r.item.id or 0], round(r.score, 6), r.snippet) for r in found]
+            for principal in principals
+            for where in wheres
+            for found in [searcher.search(principal, query, limit=20, where=where)]
+        ]
+
+    assert store.vector_search_job(ANN, "hash", 20) is None  # a small index: no thread
+    alone = everything(Searcher(store, HashEmbedder()))
+    monkeypatch.setattr("understudy.store.base.THREADED_SEARCH_ABOVE", 0)
+    threaded: list[str] = []
+    real = Searcher._embed_and_search
+
+    def spy(self: Searcher, *args: Any) -> Any:
+        threaded.append(threading.current_thread().name)
+        return real(self, *args)
+
+    monkeypatch.setattr(Searcher, "_embed_and_search", spy)
+    job = store.vector_search_job(CY, "hash", 20)
+    if not store.searches_in_process("hash"):  # pgvector searches in the database
+        assert job is None
+        return
+    assert job is not None
+    assert everything(Searcher(store, HashEmbedder())) == alone
+    assert threaded
+    assert all(name.startswith("vector-search") for name in threaded)
+    # The search on its own reads nothing the principal may not read.
+    nearest = store.vector_hits(job(HashEmbedder().embed_batch([query])[0]))
+    assert {corpus[hit.item_id] for hit in nearest} <= {"k8s", "event"}
 
 
 # --- the command line ---------------------------------------------------------

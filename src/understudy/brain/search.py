@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -36,6 +38,7 @@ from numpy.typing import NDArray
 
 from understudy.records import Item, Principal
 from understudy.store import ItemFilter, ItemHead, SearchHit, Store
+from understudy.store.vectors import VectorHit
 
 if TYPE_CHECKING:
     from understudy.brain.rerank import Ranker
@@ -245,6 +248,16 @@ class Searcher:
         searched = adapted if adapted is not None else vector
         return self.store.search_vectors(principal, self.embedder.name, searched, limit, where)
 
+    def _embed_and_search(
+        self, query: str, job: Callable[[NDArray[np.float32]], list[VectorHit]]
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32] | None, list[VectorHit]]:
+        """Embed ``query``, adapt it and run ``job`` (reads no table: safe on a thread)."""
+        if self.embedder is None:  # pragma: no cover - only called with an embedder
+            raise ValueError("a vector search needs an embedder")
+        vector = self.embedder.embed_batch([query])[0]
+        adapted = self._adapted(vector)
+        return vector, adapted, job(adapted if adapted is not None else vector)
+
     def _adapted(self, vector: NDArray[np.float32]) -> NDArray[np.float32] | None:
         """Return ``vector`` moved by the ranker's query adapter, or None without one."""
         ranker = self.ranker
@@ -285,10 +298,23 @@ class Searcher:
         found: dict[int, Candidate] = {}
         vector: NDArray[np.float32] | None = None
         adapted: NDArray[np.float32] | None = None
+        job = None
+        if mode == "hybrid" and self.embedder is not None:
+            job = self.store.vector_search_job(principal, self.embedder.name, depth, where)
+        if job is not None:
+            # A large in-process index: embed and search on a thread while the
+            # keyword half runs on this connection (SQLite lets go of the
+            # interpreter while it steps; the HNSW search holds it).
+            _ = self.ranker  # a stored ranker is read here, on this thread's connection
+            running = _threads().submit(self._embed_and_search, query, job)
         if mode in ("hybrid", "keyword"):
             hits = self.keyword(principal, query, depth, where)
             _gather(found, hits, self.fusion.candidates, keyword=True)
-        if mode in ("hybrid", "vector") and self.embedder is not None:
+        if job is not None:
+            vector, adapted, nearest = running.result()
+            hits = self.store.vector_hits(nearest)
+            _gather(found, hits, self.fusion.candidates, keyword=False)
+        elif mode in ("hybrid", "vector") and self.embedder is not None:
             vector = self.embedder.embed_batch([query])[0]
             adapted = self._adapted(vector)
             searched = adapted if adapted is not None else vector
@@ -525,6 +551,19 @@ def _standardized(scores: Sequence[float], window: int) -> list[float]:
     if spread <= 1e-9:
         spread = max(float(head.max()) - floor, 1e-9)
     return [max(0.0, (float(s) - floor) / spread) for s in scores]
+
+
+_THREADS: ThreadPoolExecutor | None = None
+_THREADS_LOCK = threading.Lock()
+
+
+def _threads() -> ThreadPoolExecutor:
+    """Return the threads vector halves of hybrid searches run on (made on first use)."""
+    global _THREADS
+    with _THREADS_LOCK:
+        if _THREADS is None:
+            _THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vector-search")
+        return _THREADS
 
 
 def _gather(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,9 +25,13 @@ from understudy.store.items import ItemFilter, ItemTables
 from understudy.store.models import ModelTables
 from understudy.store.schema import applied_migrations, apply_migrations
 from understudy.store.sources import SourceTables
-from understudy.store.vectors import IndexOptions, LiveIndex, VectorIndex
+from understudy.store.vectors import IndexOptions, LiveIndex, VectorHit, VectorIndex
 
-__all__ = ["SearchHit", "Store"]
+__all__ = ["THREADED_SEARCH_ABOVE", "SearchHit", "Store"]
+
+# Vectors above which a hybrid search runs its vector half on a thread beside the
+# keyword half (``vector_search_job``); below it the thread costs more than it saves.
+THREADED_SEARCH_ABOVE = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +172,41 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
         groups = self.allowed_reader_sets(principal)
         ids = self._filtered_chunk_ids(where) if where is not None and not where.empty else None
         hits = self._live_index(model).search(self._writes, vector, limit, groups, ids)
+        return self.vector_hits(hits)
+
+    def vector_search_job(
+        self, principal: Principal, model: str, limit: int = 20, where: ItemFilter | None = None
+    ) -> Callable[[NDArray[np.float32]], list[VectorHit]] | None:
+        """Read now what a vector search in the in-process index needs; return the search.
+
+        The returned search reads no table, so it may run on another thread
+        while this connection runs another query (hybrid search runs the
+        keyword half meanwhile); ``vector_hits`` then maps its chunks to
+        items. Returns None when the index is small (a thread would cost more
+        than it saves) or the backend searches in the database (pgvector): use
+        ``search_vectors`` then.
+        """
+        if not self.searches_in_process(model):
+            return None
+        live = self._live_index(model)
+        index = live.current(self._writes)
+        if index is None or len(index) < THREADED_SEARCH_ABOVE:
+            return None
+        groups = self.allowed_reader_sets(principal)
+        ids = self._filtered_chunk_ids(where) if where is not None and not where.empty else None
+
+        def run(vector: NDArray[np.float32]) -> list[VectorHit]:
+            with live.lock:
+                return index.search(vector, limit, groups, ids)
+
+        return run
+
+    def searches_in_process(self, model: str) -> bool:
+        """Return whether vector searches of ``model`` use the in-process index."""
+        return True
+
+    def vector_hits(self, hits: Sequence[VectorHit]) -> list[SearchHit]:
+        """Return the hits of the in-process index with their items (gone chunks dropped)."""
         chunk_items = self._chunk_items([chunk_id for chunk_id, _ in hits])
         return [
             SearchHit(chunk_id=c, item_id=chunk_items[c], score=s)

@@ -217,6 +217,11 @@ class PostgresStore(Store):
             ],
         )
 
+    def searches_in_process(self, model: str) -> bool:
+        """Return whether the in-process index serves every search: without pgvector, or
+        when the ``vector_index`` setting names an index."""
+        return not self.has_pgvector or self._index_options().choice != "auto"
+
     def search_vectors(
         self,
         principal: Principal,
@@ -234,7 +239,7 @@ class PostgresStore(Store):
         (``exact`` or ``hnsw`` rather than ``auto``), the in-process index
         serves, as on SQLite.
         """
-        if not self.has_pgvector or self._index_options().choice != "auto":
+        if self.searches_in_process(model):
             return super().search_vectors(principal, model, vector, limit, where)
         groups = self.allowed_reader_sets(principal)
         total, allowed = self._readable_vectors(model, groups)

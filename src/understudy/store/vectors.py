@@ -409,6 +409,11 @@ class LiveIndex:
                 self._save_if_due()
             return self._index
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Return the lock a search holds, so no catch-up adds under it."""
+        return self._lock
+
     def search(
         self,
         writes: int,
