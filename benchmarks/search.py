@@ -49,7 +49,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
@@ -619,6 +619,75 @@ def median_runs(runs: list[tuple[float, float]], digits: int = 2) -> dict[str, A
         "p95": round(statistics.median(q for _, q in runs), digits),
         "runs": [[round(p, digits), round(q, digits)] for p, q in runs],
     }
+
+
+def kept_store(work: Path, size: int) -> tuple[Any, BagEmbedder, list[str], list[Any]]:
+    """Open the SQLite store ``--keep`` left in ``work``: (store, embedder, queries, askers)."""
+    from understudy.records import Principal
+
+    plan = json.loads((work / f"plan-{size}.json").read_text())
+    store = open_store("sqlite", str(work / f"sqlite-{size}" / "understudy.db"))
+    queries, people = plan["queries"], plan["people"]
+    askers = [Principal.person(f"p{people[n % len(people)]:03d}") for n in range(len(queries))]
+    return store, BagEmbedder(Vocabulary.make()), queries, askers
+
+
+def kept_from_arguments(
+    doc: str | None,
+) -> tuple[argparse.Namespace, tuple[Any, BagEmbedder, list[str], list[Any]]]:
+    """Parse ``--work``, ``--size`` and ``--runs``, and open the kept store they name."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--work", default="/tmp/understudy-bench-search")
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    options = parser.parse_args()
+    return options, kept_store(Path(options.work), options.size)
+
+
+def pass_timings(search: Any, askers: Sequence[Any], queries: Sequence[str], mode: str) -> Any:
+    """Return p50 and p95 (ms) of one pass of ``search(asker, query, limit=10, mode=mode)``."""
+    return percentiles(
+        [_timed(search, askers[n], q, limit=10, mode=mode) for n, q in enumerate(queries)]
+    )
+
+
+def alternate(
+    ways: Mapping[str, tuple[Any, Any]],
+    askers: Sequence[Any],
+    queries: Sequence[str],
+    modes: Sequence[str],
+    runs: int,
+) -> dict[str, dict[str, Any]]:
+    """Time ways of searching one store, alternating, and return medians by "way mode".
+
+    ``ways`` maps a name to (prepare, search): ``prepare()`` runs before each of
+    that way's passes (to switch a setting), then ``search`` is timed. Each way
+    searches 30 queries first, to warm the vector index and the caches.
+    """
+    for prepare, search in ways.values():
+        prepare()
+        for n in range(min(30, len(queries))):
+            for mode in modes:
+                search(askers[n], queries[n], mode=mode)
+    taken: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(runs):
+        for name, (prepare, search) in ways.items():
+            prepare()
+            for mode in modes:
+                taken.setdefault(f"{name} {mode}", []).append(
+                    pass_timings(search, askers, queries, mode)
+                )
+    return {name: median_runs(figures, 1) for name, figures in taken.items()}
+
+
+def record(key: str, figures: dict[str, Any]) -> None:
+    """Print ``figures["latency_ms"]`` and keep ``figures`` in the results under ``key``."""
+    for name, figure in figures["latency_ms"].items():
+        print(f"{name:<28} p50 {figure['p50']:>6.1f} ms  p95 {figure['p95']:>6.1f} ms")
+    results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results[key] = figures
+    RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {RESULTS}")
 
 
 def measure(backend: str, location: str, plan: dict[str, Any], runs: int) -> dict[str, Any]:

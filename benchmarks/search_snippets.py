@@ -13,9 +13,6 @@ benchmarks/results/search.json under ``snippets_for_shown_results_only``::
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,29 +24,11 @@ import search as bench
 MODES = ("keyword", "hybrid")
 
 
-def timings(searcher: Any, asker: list[Any], queries: list[str], mode: str) -> tuple[float, float]:
-    """Return p50 and p95 (ms) of one pass over the queries."""
-    seconds = sorted(
-        bench._timed(searcher.search, asker[n], q, limit=10, mode=mode)
-        for n, q in enumerate(queries)
-    )
-    return 1000 * statistics.median(seconds), 1000 * seconds[int(0.95 * len(seconds))]
-
-
 def main() -> None:
     """Time both ways, print them and add them to the results."""
     from understudy.brain.search import Searcher, query_terms
-    from understudy.records import Principal
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", default="/tmp/understudy-bench-search")
-    parser.add_argument("--size", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    options = parser.parse_args()
-    work = Path(options.work)
-    plan = json.loads((work / f"plan-{options.size}.json").read_text())
-    store = bench.open_store("sqlite", str(work / f"sqlite-{options.size}" / "understudy.db"))
-    embedder = bench.BagEmbedder(bench.Vocabulary.make())
+    options, (store, embedder, queries, asker) = bench.kept_from_arguments(__doc__)
     after = Searcher(store, embedder)
     before = Searcher(store, embedder)
 
@@ -58,26 +37,15 @@ def main() -> None:
         return store.search_text(principal, terms, limit, where, snippets=True)
 
     before.keyword = with_snippets  # type: ignore[method-assign]
-    queries, people = plan["queries"], plan["people"]
-    asker = [Principal.person(f"p{people[n % len(people)]:03d}") for n in range(len(queries))]
-    for n in range(min(30, len(queries))):  # warm up: the vector index, caches
-        for mode in MODES:
-            before.search(asker[n], queries[n], mode=mode)
-            after.search(asker[n], queries[n], mode=mode)
-    runs: dict[str, list[tuple[float, float]]] = {}
-    for _ in range(options.runs):
-        for name, searcher in (("before", before), ("after", after)):
-            for mode in MODES:
-                runs.setdefault(f"{name} {mode}", []).append(
-                    timings(searcher, asker, queries, mode)
-                )
+    ways = {"before": (lambda: None, before.search), "after": (lambda: None, after.search)}
+    latency = bench.alternate(ways, asker, queries, MODES, options.runs)
     checked = queries[:50]
     shown = [(before.search(asker[n], q), after.search(asker[n], q)) for n, q in enumerate(checked)]
     figures: dict[str, Any] = {
         "command": "python benchmarks/search_snippets.py",
         "backend": "sqlite",
         "chunks": options.size,
-        "latency_ms": {name: bench.median_runs(taken, 1) for name, taken in runs.items()},
+        "latency_ms": latency,
         "queries_checked": len(checked),
         "queries_with_different_results": sum(
             [r.item.id for r in old] != [r.item.id for r in new] for old, new in shown
@@ -88,16 +56,11 @@ def main() -> None:
         "postgres": "unchanged: its planner computes ts_headline after the sort and limit",
     }
     store.close()
-    for name, figure in figures["latency_ms"].items():
-        print(f"{name:<16} p50 {figure['p50']:>6.1f} ms  p95 {figure['p95']:>6.1f} ms")
     print(
         f"{figures['queries_with_different_results']} of {len(checked)} queries gave other "
         f"results, {figures['queries_with_different_snippets']} other snippets"
     )
-    results = json.loads(bench.RESULTS.read_text()) if bench.RESULTS.is_file() else {}
-    results["snippets_for_shown_results_only"] = figures
-    bench.RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {bench.RESULTS}")
+    bench.record("snippets_for_shown_results_only", figures)
 
 
 if __name__ == "__main__":
