@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ from numpy.typing import NDArray
 from understudy.brain.adapter import QueryAdapter, examples, fit_adapter
 from understudy.brain.feedback import Feedback
 from understudy.brain.search import FEATURES, Pool, QueryEmbedder, Searcher
+from understudy.errors import InputError, NotFound
 from understudy.records import Principal
 from understudy.store import Store
 
@@ -40,8 +42,10 @@ __all__ = [
     "feedback_from",
     "fit_query_adapter",
     "fit_ranker",
+    "learn_ranker",
     "load_ranker",
     "ranker_rows",
+    "read_judgments",
     "save_ranker",
     "train_ranker",
 ]
@@ -52,6 +56,7 @@ RANKER_KIND = "search-ranker"
 # Inverse regularization of the logistic regression; the features are few and
 # on one scale, so the fit is not sensitive to it (0.1 to 10 measured alike).
 REGULARIZATION = 1.0
+MAX_QUERY = 2000  # characters of a judged query kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,13 +252,78 @@ def train_ranker(
 ) -> Ranker:
     """Run each judged query as ``principal`` and learn a ranker (and, with an
     embedder and ``adapt``, its query adapter) from the candidates."""
-    plain = Searcher(searcher.store, searcher.embedder, searcher.fusion, ranker=None)
-    pools = collect_pools(plain, principal, [j.query for j in judgments], progress=progress)
-    model = searcher.embedder.name if searcher.embedder is not None else None
+    judged = [(principal, judgment) for judgment in judgments]
+    return learn_ranker(searcher.store, searcher.embedder, judged, progress, adapt)
+
+
+def learn_ranker(
+    store: Store,
+    embedder: QueryEmbedder | None,
+    judged: Sequence[tuple[Principal, Judgment]],
+    progress: Callable[[int], None] | None = None,
+    adapt: bool = True,
+) -> Ranker:
+    """Run each judged query as the principal who judged it, then learn a ranker (and,
+    with an embedder and ``adapt``, its query adapter) from the candidates.
+
+    Raises ValueError when the candidates hold no useful item, or nothing else.
+    """
+    plain = Searcher(store, embedder, ranker=None)
+    pools = []
+    for principal, judgment in judged:
+        pools.extend(collect_pools(plain, principal, [judgment.query], progress=progress))
+    judgments = [judgment for _, judgment in judged]
+    model = embedder.name if embedder is not None else None
     adapter = None
     if adapt and model is not None:
-        adapter = fit_query_adapter(searcher.store, model, pools, judgments)
+        adapter = fit_query_adapter(store, model, pools, judgments)
     return fit_ranker(pools, judgments, model, adapter=adapter)
+
+
+def read_judgments(store: Store, path: Path) -> tuple[list[tuple[Principal, Judgment]], list[str]]:
+    """Read judged searches from a JSON-lines file; return them and what was skipped.
+
+    Each line is ``{"as": PERSON, "query": TEXT, "useful": [ITEM, ...]}``, the
+    item ids as ``understudy search`` shows them. A line that is not such an
+    object, names no known person, or lists no item that person may read is
+    skipped with a reason naming the file and line; items the person may not
+    read are dropped without saying which (that would tell them they exist).
+    """
+    judged: list[tuple[Principal, Judgment]] = []
+    skipped: list[str] = []
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the judgments ({exc.strerror})") from None
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            judged.append(_judgment(store, json.loads(raw.decode("utf-8"))))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            skipped.append(f"{path}:{number}: not a line of UTF-8 JSON")
+        except (InputError, NotFound) as exc:
+            skipped.append(f"{path}:{number}: {exc.message}")
+    return judged, skipped
+
+
+def _judgment(store: Store, record: Any) -> tuple[Principal, Judgment]:
+    if not isinstance(record, dict):
+        raise InputError('not an object {"as": PERSON, "query": TEXT, "useful": [ITEM, ...]}')
+    person, query, useful = record.get("as"), record.get("query"), record.get("useful")
+    if not isinstance(person, str) or not person.strip():
+        raise InputError('"as": the person who searched is missing')
+    if not isinstance(query, str) or not query.strip():
+        raise InputError('"query": the search text is missing')
+    if not isinstance(useful, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in useful
+    ):
+        raise InputError('"useful": a list of item ids is missing')
+    principal = Principal.person(store.find_person(person).id)
+    readable = [head.id for head in store.item_heads(principal, useful)]
+    if not readable:
+        raise InputError(f'"useful": none of the items is one {person!r} may read')
+    return principal, Judgment(query.strip()[:MAX_QUERY], dict.fromkeys(readable, 1))
 
 
 def _training_rows(

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -193,7 +194,54 @@ def pulse(
         err.print("Nothing changed that you may see.")
 
 
+def learn_search(
+    judgments: Path = typer.Argument(
+        ...,
+        help='JSON lines: {"as": PERSON, "query": TEXT, "useful": [ITEM, ...]}, items as '
+        "`understudy search` numbers them.",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Learn how to rank searches from judged ones: a ranker, and a query adapter that
+    moves queries toward what answered them. Every search then uses both.
+
+    Each judged query runs as the person who judged it; items they may not read
+    are dropped. Bad lines are skipped and named; the rest is learned from.
+    """
+    from understudy.brain.rerank import learn_ranker, read_judgments, save_ranker
+
+    store = open_configured_store()
+    judged, skipped = read_judgments(store, judgments)
+    for reason in skipped:
+        err.print(f"skipped {reason}", highlight=False, markup=False, soft_wrap=True)
+    if not judged:
+        raise InputError(f"{judgments}: no judged search to learn from")
+    embedder = make_searcher(store).embedder
+    with progress_bar("searching the judged queries", len(judged), as_json) as advance:
+        try:
+            ranker = learn_ranker(store, embedder, judged, advance)
+        except ValueError as exc:
+            raise InputError(f"{judgments}: nothing learned ({exc})") from None
+    summary = {
+        "trained_on": len(judged),
+        "skipped": len(skipped),
+        "judgments": str(judgments),
+        "model": ranker.model,
+        "adapter": ranker.adapter is not None,
+    }
+    version = save_ranker(store, ranker, summary)
+    if as_json:
+        print_json({**summary, "version": version, "skipped_lines": skipped})
+        return
+    adapted = "with a query adapter" if ranker.adapter is not None else "without vectors"
+    console.print(
+        f"Learned search ranking v{version} from {len(judged)} judged searches ({adapted}); "
+        f"{len(skipped)} lines skipped."
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the brain commands to ``app``."""
     for command in (index, search, experts, pulse):
         app.command()(command)
+    app.command("learn-search")(learn_search)
