@@ -84,6 +84,7 @@ def _both_paths(
     if store.dialect == "sqlite":
         with monkeypatch.context() as patched:
             patched.setattr(sqlite, "READER_MATCH_SHARE", math.inf)
+            patched.setattr(sqlite, "READER_MATCH_ABOVE", -1)
             narrowed = store.search_text(principal, query, 5000)
         with monkeypatch.context() as patched:
             patched.setattr(sqlite, "READER_TOKENS_IN_MATCH", -1)
@@ -280,15 +281,18 @@ def test_the_migration_indexes_the_reader_sets_of_existing_chunks(tmp_path: Path
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
 def test_reader_tokens_narrow_the_match_only_when_they_cover_little_of_the_index(
-    store: Store,
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A principal who may read most chunks searches without the tokens' OR (it
-    walks their posting lists for little gain); one who reads few keeps it."""
+    walks their posting lists for little gain); one who reads few keeps it, in
+    a store large enough (in a small one no principal does)."""
     assert isinstance(store, SQLiteStore)
     source = _directory(store, {"g0": {"p0"}, "g1": set(), "g2": set()})
     docs = [(frozenset({"group:g0"}), f"alpha common {n}") for n in range(20)]
     docs += [(frozenset({"person:p1"}), "alpha rare")]
     _put(store, source, docs)
+    assert store._reader_match(Principal.person("p1")) == ""  # 21 chunks: a small store
+    monkeypatch.setattr(sqlite, "READER_MATCH_ABOVE", 20)
     assert store._reader_match(Principal.person("p0")) == ""
     narrowing = store._reader_match(Principal.person("p1"))
     assert narrowing.startswith("readers : (")
