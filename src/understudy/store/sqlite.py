@@ -46,9 +46,9 @@ READER_MATCH_SHARE = 0.3
 # Nor in a store of fewer chunks than this: there every word matches few
 # chunks, and scoring the reader tokens' phrases (BM25 reads each phrase's
 # whole posting list for its weight) costs more than checking each match. On
-# the demo company (7,800 chunks) an understudy's answer cost 12.0 ms of CPU
-# without them against 14.5 ms with, with the same answers
-# (benchmarks/results/connections.json, ``reader_match``).
+# the demo company (7,800 chunks) an understudy's answer cost 8.7 ms of CPU
+# without them against 11.7 ms with, with the same answers
+# (``python benchmarks/connections.py --reader-match``).
 READER_MATCH_ABOVE = 50_000
 _SAMPLE = 2000
 
