@@ -355,7 +355,7 @@ def round_trips(
     loop), as callers on other machines would not share one loop.
     """
     shares = [range(n, callers, max(1, processes)) for n in range(max(1, processes))]
-    run = functools.partial(_callers_timed, base, tokens, questions, per_caller, think, wire)
+    run = functools.partial(_callers, base, tokens, questions, per_caller, think, wire)
     started = time.perf_counter()
     if len(shares) == 1:
         parts = [run(shares[0])]
@@ -369,7 +369,7 @@ def round_trips(
     return summary(latencies, time.perf_counter() - started), errors, cpu
 
 
-def _callers_timed(
+def _callers(
     base: str,
     tokens: dict[str, str],
     questions: tuple[str, ...],
@@ -378,21 +378,9 @@ def _callers_timed(
     wire: bool,
     numbers: range,
 ) -> tuple[list[float], list[str], float]:
+    """Run the callers numbered ``numbers`` on one asyncio loop; return latencies,
+    errors and this process's CPU seconds."""
     cpu = time.process_time()
-    latencies, errors = _callers(base, tokens, questions, numbers, per_caller, think, wire)
-    return latencies, errors, time.process_time() - cpu
-
-
-def _callers(
-    base: str,
-    tokens: dict[str, str],
-    questions: tuple[str, ...],
-    numbers: range,
-    per_caller: int,
-    think: float,
-    wire: bool,
-) -> tuple[list[float], list[str]]:
-    """Run the callers numbered ``numbers`` on one asyncio loop; return latencies, errors."""
     ask = wire_caller if wire else caller
     people = sorted(tokens)
     latencies: list[float] = []
@@ -408,7 +396,7 @@ def _callers(
         await asyncio.gather(*plans)
 
     asyncio.run(everyone())
-    return latencies, errors
+    return latencies, errors, time.process_time() - cpu
 
 
 def server_cpu(pid: int) -> float:
