@@ -12,7 +12,7 @@ import pytest
 
 from understudy.brain import chunk_pending
 from understudy.brain.embeddings import HashEmbedder, embed_pending
-from understudy.brain.rerank import load_ranker
+from understudy.brain.rerank import kept_judgments, load_ranker
 from understudy.brain.search import Result, Searcher, query_terms
 from understudy.cli import main
 from understudy.cli.common import open_configured_store
@@ -679,6 +679,29 @@ def test_cli_learn_search_learns_from_judged_searches_and_skips_bad_lines(
     for person in ("ann", "bo", "cy"):
         found = _search(capsys, "board deck merger Bluebird", "--as", person, "--limit", "50")
         assert _id(deployment, "secret") not in [row["item"] for row in found]
+    assert (report["new"], report["kept_from_before"]) == (3, 0)
+    # Later judgments add to the kept ones; the same person's same query is judged anew.
+    more = tmp_path / "more.jsonl"
+    again = {"as": "ann", "query": "cluster migration", "useful": [_id(deployment, "runbook")]}
+    added = {"as": "bo", "query": "calendar event", "useful": [_id(deployment, "event")]}
+    more.write_text(json.dumps(again) + "\n" + json.dumps(added) + "\n")
+    code, out, err = _run(capsys, "learn-search", str(more), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["trained_on"], report["new"], report["kept_from_before"]) == (4, 2, 2)
+    assert report["version"] == 2
+    code, out, err = _run(capsys, "learn-search", str(more), "--replace", "--json")
+    assert code == 0, err
+    assert (json.loads(out)["trained_on"], json.loads(out)["kept_from_before"]) == (2, 0)
+    store = open_configured_store()
+    try:
+        kept = kept_judgments(store)
+    finally:
+        store.close()
+    assert sorted((p.people, j.query, j.useful) for p, j in kept) == [
+        (("ann",), "cluster migration", (_id(deployment, "runbook"),)),
+        (("bo",), "calendar event", (_id(deployment, "event"),)),
+    ]
     # A file with nothing to learn from is an error that names it.
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")

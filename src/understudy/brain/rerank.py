@@ -42,8 +42,11 @@ __all__ = [
     "feedback_from",
     "fit_query_adapter",
     "fit_ranker",
+    "keep_judgments",
+    "kept_judgments",
     "learn_ranker",
     "load_ranker",
+    "merge_judgments",
     "ranker_rows",
     "read_judgments",
     "save_ranker",
@@ -53,6 +56,7 @@ __all__ = [
 # The models-table row the ranker is kept in: one per organization.
 RANKER_OWNER = "*"
 RANKER_KIND = "search-ranker"
+JUDGMENTS_KIND = "search-judgments"  # the judged searches it learned from (JSON lines)
 # Inverse regularization of the logistic regression; the features are few and
 # on one scale, so the fit is not sensitive to it (0.1 to 10 measured alike).
 REGULARIZATION = 1.0
@@ -305,6 +309,41 @@ def read_judgments(store: Store, path: Path) -> tuple[list[tuple[Principal, Judg
         except (InputError, NotFound) as exc:
             skipped.append(f"{path}:{number}: {exc.message}")
     return judged, skipped
+
+
+def kept_judgments(store: Store) -> list[tuple[Principal, Judgment]]:
+    """Return the judged searches ``keep_judgments`` stored, as they stand now: a
+    person gone or an item no longer readable by its judge drops out."""
+    stored = store.get_model(RANKER_OWNER, JUDGMENTS_KIND)
+    if stored is None:
+        return []
+    kept = []
+    for line in stored.blob.decode("utf-8").splitlines():
+        try:
+            kept.append(_judgment(store, json.loads(line)))
+        except (ValueError, InputError, NotFound):
+            continue
+    return kept
+
+
+def keep_judgments(store: Store, judged: Sequence[tuple[Principal, Judgment]]) -> int:
+    """Store the organization's judged searches (replacing the kept ones); return the version."""
+    lines = [
+        json.dumps({"as": principal.people[0], "query": j.query, "useful": list(j.useful)})
+        for principal, j in judged
+    ]
+    blob = "\n".join(lines).encode("utf-8")
+    return store.put_model(RANKER_OWNER, JUDGMENTS_KIND, blob, {"judged": len(lines)})
+
+
+def merge_judgments(
+    kept: Sequence[tuple[Principal, Judgment]], new: Sequence[tuple[Principal, Judgment]]
+) -> list[tuple[Principal, Judgment]]:
+    """Return the kept judged searches with the new ones; a new judgment of the same
+    person's same query replaces the kept one."""
+    merged = {(p.people, j.query): (p, j) for p, j in kept}
+    merged.update({(p.people, j.query): (p, j) for p, j in new})
+    return list(merged.values())
 
 
 def _judgment(store: Store, record: Any) -> tuple[Principal, Judgment]:

@@ -200,30 +200,47 @@ def learn_search(
         help='JSON lines: {"as": PERSON, "query": TEXT, "useful": [ITEM, ...]}, items as '
         "`understudy search` numbers them.",
     ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Forget the judged searches learned from before."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Learn how to rank searches from judged ones: a ranker, and a query adapter that
     moves queries toward what answered them. Every search then uses both.
 
     Each judged query runs as the person who judged it; items they may not read
-    are dropped. Bad lines are skipped and named; the rest is learned from.
+    are dropped. Bad lines are skipped and named; the rest is learned from,
+    together with the judged searches kept from earlier runs (a new judgment of
+    the same person's same query replaces the old one) unless --replace.
     """
-    from understudy.brain.rerank import learn_ranker, read_judgments, save_ranker
+    from understudy.brain.rerank import (
+        keep_judgments,
+        kept_judgments,
+        learn_ranker,
+        merge_judgments,
+        read_judgments,
+        save_ranker,
+    )
 
     store = open_configured_store()
-    judged, skipped = read_judgments(store, judgments)
+    new, skipped = read_judgments(store, judgments)
     for reason in skipped:
         err.print(f"skipped {reason}", highlight=False, markup=False, soft_wrap=True)
-    if not judged:
+    if not new:
         raise InputError(f"{judgments}: no judged search to learn from")
+    kept = [] if replace else kept_judgments(store)
+    judged = merge_judgments(kept, new)
     embedder = make_searcher(store).embedder
     with progress_bar("searching the judged queries", len(judged), as_json) as advance:
         try:
             ranker = learn_ranker(store, embedder, judged, advance)
         except ValueError as exc:
             raise InputError(f"{judgments}: nothing learned ({exc})") from None
+    keep_judgments(store, judged)
     summary = {
         "trained_on": len(judged),
+        "new": len(new),
+        "kept_from_before": len(judged) - len(new),
         "skipped": len(skipped),
         "judgments": str(judgments),
         "model": ranker.model,
@@ -235,8 +252,8 @@ def learn_search(
         return
     adapted = "with a query adapter" if ranker.adapter is not None else "without vectors"
     console.print(
-        f"Learned search ranking v{version} from {len(judged)} judged searches ({adapted}); "
-        f"{len(skipped)} lines skipped."
+        f"Learned search ranking v{version} from {len(judged)} judged searches "
+        f"({len(new)} new; {adapted}); {len(skipped)} lines skipped."
     )
 
 
