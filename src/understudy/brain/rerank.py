@@ -61,6 +61,8 @@ JUDGMENTS_KIND = "search-judgments"  # the judged searches it learned from (JSON
 # on one scale, so the fit is not sensitive to it (0.1 to 10 measured alike).
 REGULARIZATION = 1.0
 MAX_QUERY = 2000  # characters of a judged query kept
+ADAPTER_QUERIES = 3000  # the latest judged queries a query adapter learns from
+ADAPTER_BATCH = 200  # judged queries whose candidates' vectors are read at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,18 +195,25 @@ def fit_query_adapter(
 
     Each judged query's useful items are its positives, whether its search
     found them or not; its other candidates are the negatives. Vectors are
-    read as the principal who searched. Returns None when no query has both.
+    read as the principal who searched, ``ADAPTER_BATCH`` queries at a time,
+    and only the latest ``ADAPTER_QUERIES`` judged queries teach it, so memory
+    stays bounded however many judgments an organization keeps. Returns None
+    when no query has both.
     """
     taught = []
-    for principal, judged in _by_principal(pools, judgments).items():
-        wanted = {i for pool, judgment in judged for i in (*pool.candidates, *judgment.useful)}
-        vectors = store.item_vectors(principal, model, sorted(wanted))
-        for pool, judgment in judged:
-            useful = set(judgment.useful)
-            others = [vectors[i] for i in pool.candidates if i not in useful and i in vectors]
-            positives = [vectors[i] for i in judgment.useful if i in vectors]
-            if pool.vector is not None:
-                taught.extend(examples(pool.vector, positives, others))
+    recent = list(zip(pools, judgments, strict=True))[-ADAPTER_QUERIES:]
+    grouped = _by_principal([p for p, _ in recent], [j for _, j in recent])
+    for principal, judged in grouped.items():
+        for start in range(0, len(judged), ADAPTER_BATCH):
+            batch = judged[start : start + ADAPTER_BATCH]
+            wanted = {i for pool, judgment in batch for i in (*pool.candidates, *judgment.useful)}
+            vectors = store.item_vectors(principal, model, sorted(wanted))
+            for pool, judgment in batch:
+                useful = set(judgment.useful)
+                others = [vectors[i] for i in pool.candidates if i not in useful and i in vectors]
+                positives = [vectors[i] for i in judgment.useful if i in vectors]
+                if pool.vector is not None:
+                    taught.extend(examples(pool.vector, positives, others))
     try:
         return fit_adapter(model, taught)
     except ValueError:
