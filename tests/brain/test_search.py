@@ -690,9 +690,9 @@ def test_cli_learn_search_learns_from_judged_searches_and_skips_bad_lines(
     report = json.loads(out)
     assert (report["trained_on"], report["new"], report["kept_from_before"]) == (4, 2, 2)
     assert report["version"] == 2
-    code, out, err = _run(capsys, "learn-search", str(more), "--replace", "--json")
+    code, out, err = _run(capsys, "learn-search", str(more), "--replace")
     assert code == 0, err
-    assert (json.loads(out)["trained_on"], json.loads(out)["kept_from_before"]) == (2, 0)
+    assert "Learned search ranking v3 from 2 judged searches (2 new; with a query adapter)" in out
     store = open_configured_store()
     try:
         kept = kept_judgments(store)

@@ -246,14 +246,17 @@ def learn_search(
         "model": ranker.model,
         "adapter": ranker.adapter is not None,
     }
-    version = save_ranker(store, ranker, summary)
+    _show_learned({**summary, "version": save_ranker(store, ranker, summary)}, skipped, as_json)
+
+
+def _show_learned(summary: dict[str, Any], skipped: list[str], as_json: bool) -> None:
     if as_json:
-        print_json({**summary, "version": version, "skipped_lines": skipped})
+        print_json({**summary, "skipped_lines": skipped})
         return
-    adapted = "with a query adapter" if ranker.adapter is not None else "without vectors"
+    adapted = "with a query adapter" if summary["adapter"] else "without vectors"
     console.print(
-        f"Learned search ranking v{version} from {len(judged)} judged searches "
-        f"({len(new)} new; {adapted}); {len(skipped)} lines skipped."
+        f"Learned search ranking v{summary['version']} from {summary['trained_on']} judged "
+        f"searches ({summary['new']} new; {adapted}); {summary['skipped']} lines skipped."
     )
 
 
