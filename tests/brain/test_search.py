@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from understudy.cli import main
 from understudy.cli.common import open_configured_store
 from understudy.records import Item, Person, Principal, Project, Source
 from understudy.store import ItemFilter, Store
+from understudy.store.sqlite import SQLiteStore
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ANN, BO, CY, DEE = (Principal.person(p) for p in ("ann", "bo", "cy", "dee"))
@@ -452,6 +456,49 @@ def test_a_large_index_searches_by_meaning_on_a_thread_with_the_same_results(
     # The search on its own reads nothing the principal may not read.
     nearest = store.vector_hits(job(HashEmbedder().embed_batch([query])[0]))
     assert {corpus[hit.item_id] for hit in nearest} <= {"k8s", "event"}
+
+
+def test_a_forked_child_searches_on_threads_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parent's search threads do not exist in a forked child: it makes new ones."""
+    path = tmp_path / "fork.db"
+    store = SQLiteStore.open(path)
+    corpus = _load(store)
+    store.close()
+    monkeypatch.setattr("understudy.store.base.THREADED_SEARCH_ABOVE", 0)
+
+    def names(opened: SQLiteStore) -> list[str]:
+        found = Searcher(opened, HashEmbedder()).search(ANN, "load")
+        return [corpus[r.item.id or 0] for r in found]
+
+    parent = SQLiteStore.open(path)
+    expected = names(parent)
+    parent.close()
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        code = 1
+        try:
+            os.write(writer, json.dumps(names(SQLiteStore.open(path))).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(writer)
+    deadline = time.monotonic() + 30
+    done, status = os.waitpid(child, os.WNOHANG)
+    while not done and time.monotonic() < deadline:
+        time.sleep(0.05)
+        done, status = os.waitpid(child, os.WNOHANG)
+    if not done:  # it waits for threads it does not have
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child's search hung")
+    with os.fdopen(reader) as pipe:
+        answer = pipe.read()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert json.loads(answer) == expected
+    assert expected
 
 
 # --- the command line ---------------------------------------------------------

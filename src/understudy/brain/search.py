@@ -26,6 +26,7 @@ rank fusion measured 0.717 and standardized-score fusion 0.734; on LoCoMo
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -564,6 +565,15 @@ def _threads() -> ThreadPoolExecutor:
         if _THREADS is None:
             _THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vector-search")
         return _THREADS
+
+
+def _forget_threads() -> None:
+    """In a forked child the pool's threads do not exist: make a new pool on first use."""
+    global _THREADS, _THREADS_LOCK
+    _THREADS, _THREADS_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_threads)
 
 
 def _gather(
