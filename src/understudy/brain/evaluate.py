@@ -66,6 +66,8 @@ PRINCIPAL = "eval"
 FOLDS = 5
 SEED = 13
 DEPTH = 100  # results ranked per query: enough for Recall@100
+# The rankings of what is learned from judgments, as the report names them.
+LEARNED = ("adapted vector", "ranker", "ranker+feedback", "ranker without adapter")
 # A fixed time for every document: BEIR collections carry none.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -325,8 +327,7 @@ def _cross_validated(
     by the rankers, and by a ranker learned and searched without the adapter.
     """
     model = searcher.embedder.name if searcher.embedder is not None else None
-    names = ("adapted vector", "ranker", "ranker+feedback", "ranker without adapter")
-    runs: dict[str, dict[str, list[str]]] = {name: {} for name in names}
+    runs: dict[str, dict[str, list[str]]] = {name: {} for name in LEARNED}
     principal = Principal.person(PRINCIPAL)
     for held in folds:
         kept = set(held)
@@ -424,8 +425,7 @@ def _trained_on_train(
     learned = fit_ranker(found, judged, embedder.name, feedback=True, adapter=adapter)
     save_ranker(store, learned, {"trained_on": len(judged), "collection": str(collection.root)})
     stored = Searcher(store, embedder)  # loads the ranker just stored, as search does
-    names = ("adapted vector", "ranker", "ranker+feedback", "ranker without adapter")
-    runs: dict[str, dict[str, list[str]]] = {name: {} for name in names}
+    runs: dict[str, dict[str, list[str]]] = {name: {} for name in LEARNED}
     with progress("searching with the learned ranker", len(pools)) as advance:
         for qid, pool in pools.items():
             runs["ranker without adapter"][qid] = _ranked(plain, pool, "hybrid", unadapted)

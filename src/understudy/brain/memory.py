@@ -326,6 +326,9 @@ def _rows(
     if rankers is not None:
         rows["ranker"], rows["ranker without adapter"] = [], []
     for n, conversation in enumerate(conversations):
+        moved = None
+        if rankers is not None and rankers[n][0].adapter is not None:
+            moved = Searcher(searcher.store, searcher.embedder, searcher.fusion, rankers[n][0])
         for question, pool in zip(conversation.questions, pools[n], strict=True):
             for name, mode in modes.items():
                 ranked = _ranked(searcher, pool, mode, None)
@@ -336,8 +339,7 @@ def _rows(
             plain = _recalls(_ranked(searcher, pool, "hybrid", bare), question.evidence)
             rows["ranker without adapter"].append((n, question, plain))
             again = pool
-            if adapted.adapter is not None:
-                moved = Searcher(searcher.store, searcher.embedder, searcher.fusion, adapted)
+            if moved is not None:
                 again = moved.candidates(pool.principal, question.text, max(CUTOFFS))
             ranked = _ranked(searcher, again, "hybrid", adapted)
             rows["ranker"].append((n, question, _recalls(ranked, question.evidence)))

@@ -266,22 +266,23 @@ def train_ranker(
     """Run each judged query as ``principal`` and learn a ranker (and, with an
     embedder and ``adapt``, its query adapter) from the candidates."""
     judged = [(principal, judgment) for judgment in judgments]
-    return learn_ranker(searcher.store, searcher.embedder, judged, progress, adapt)
+    return learn_ranker(searcher, judged, progress, adapt)
 
 
 def learn_ranker(
-    store: Store,
-    embedder: QueryEmbedder | None,
+    searcher: Searcher,
     judged: Sequence[tuple[Principal, Judgment]],
     progress: Callable[[int], None] | None = None,
     adapt: bool = True,
 ) -> Ranker:
-    """Run each judged query as the principal who judged it, then learn a ranker (and,
-    with an embedder and ``adapt``, its query adapter) from the candidates.
+    """Run each judged query as the principal who judged it, with ``searcher``'s store,
+    embedder and fusion but no ranker, then learn a ranker (and, with an embedder
+    and ``adapt``, its query adapter) from the candidates.
 
     Raises ValueError when the candidates hold no useful item, or nothing else.
     """
-    plain = Searcher(store, embedder, ranker=None)
+    store, embedder = searcher.store, searcher.embedder
+    plain = Searcher(store, embedder, searcher.fusion, ranker=None)
     pools = []
     for principal, judgment in judged:
         pools.extend(collect_pools(plain, principal, [judgment.query], progress=progress))

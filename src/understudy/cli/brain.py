@@ -230,10 +230,9 @@ def learn_search(
         raise InputError(f"{judgments}: no judged search to learn from")
     kept = [] if replace else kept_judgments(store)
     judged = merge_judgments(kept, new)
-    embedder = make_searcher(store).embedder
     with progress_bar("searching the judged queries", len(judged), as_json) as advance:
         try:
-            ranker = learn_ranker(store, embedder, judged, advance)
+            ranker = learn_ranker(make_searcher(store), judged, advance)
         except ValueError as exc:
             raise InputError(f"{judgments}: nothing learned ({exc})") from None
     keep_judgments(store, judged)

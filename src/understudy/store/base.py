@@ -169,10 +169,7 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
         The index ranks only rows of allowed reader sets (and of chunks that
         match ``where``), so the filter never costs recall.
         """
-        groups = self.allowed_reader_sets(principal)
-        ids = self._filtered_chunk_ids(where) if where is not None and not where.empty else None
-        hits = self._live_index(model).search(self._writes, vector, limit, groups, ids)
-        return self.vector_hits(hits)
+        return self.vector_hits(self._vector_job(principal, model, limit, where)(vector))
 
     def vector_search_job(
         self, principal: Principal, model: str, limit: int = 20, where: ItemFilter | None = None
@@ -188,16 +185,24 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
         """
         if not self.searches_in_process(model):
             return None
-        live = self._live_index(model)
-        index = live.current(self._writes)
+        index = self._live_index(model).current(self._writes)
         if index is None or len(index) < THREADED_SEARCH_ABOVE:
             return None
+        return self._vector_job(principal, model, limit, where)
+
+    def _vector_job(
+        self, principal: Principal, model: str, limit: int, where: ItemFilter | None
+    ) -> Callable[[NDArray[np.float32]], list[VectorHit]]:
+        """Read the reader sets, the filter's chunks and the index caught up; return the
+        search over them, which reads no table."""
         groups = self.allowed_reader_sets(principal)
         ids = self._filtered_chunk_ids(where) if where is not None and not where.empty else None
+        live = self._live_index(model)
+        index = live.current(self._writes)
 
         def run(vector: NDArray[np.float32]) -> list[VectorHit]:
-            with live.lock:
-                return index.search(vector, limit, groups, ids)
+            with live.lock:  # no catch-up adds under a search
+                return [] if index is None else index.search(vector, limit, groups, ids)
 
         return run
 

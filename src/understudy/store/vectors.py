@@ -414,19 +414,6 @@ class LiveIndex:
         """Return the lock a search holds, so no catch-up adds under it."""
         return self._lock
 
-    def search(
-        self,
-        writes: int,
-        query: NDArray[np.float32],
-        k: int,
-        groups: Collection[int] | None,
-        ids: Collection[int] | None,
-    ) -> list[VectorHit]:
-        """Catch up, then search (one at a time: a catch-up must not add under a search)."""
-        with self._lock:
-            index = self.current(writes)
-            return [] if index is None else index.search(query, k, groups, ids)
-
     def close(self) -> None:
         """Save what was not saved yet."""
         with self._lock:
