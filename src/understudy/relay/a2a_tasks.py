@@ -21,7 +21,6 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import anyio.to_thread
-from a2a.helpers import new_data_part
 from a2a.server.context import ServerCallContext
 from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from a2a.server.tasks import TaskStore
@@ -38,6 +37,7 @@ from a2a.types import (
 )
 from a2a.utils.constants import DEFAULT_LIST_TASKS_PAGE_SIZE, MAX_LIST_TASKS_PAGE_SIZE
 from a2a.utils.errors import InvalidParamsError
+from google.protobuf import struct_pb2
 
 from understudy.agent.questions import QUESTION
 from understudy.errors import NotFound
@@ -74,7 +74,11 @@ _SETTLED = {
 
 def answer_parts(answer: dict[str, Any]) -> list[Part]:
     """Return an understudy's response as A2A parts: its text, then the whole response as data."""
-    data = new_data_part(answer, media_type="application/json")
+    # What a2a's new_data_part makes, built with Struct.update: its JSON parser
+    # (ParseDict) cost five times as much, about 0.2 ms of an answer.
+    value = struct_pb2.Value()
+    value.struct_value.update(answer)
+    data = Part(data=value, media_type="application/json")
     return [Part(text=str(answer["text"]), media_type="text/plain"), data]
 
 
