@@ -389,3 +389,39 @@ def test_memory_rejects_a_bad_conversation_list(
     code, _, err = run(capsys, "eval", "memory", "--locomo", str(locomo.with_name("gone.json")))
     assert code == 2
     assert flat(f"{locomo.with_name('gone.json')}: cannot read it") in flat(err)
+
+
+def test_retrieval_runs_on_postgresql_in_a_schema_it_drops(
+    capsys: pytest.CaptureFixture[str], beir: Path, tmp_path: Path, postgres_database: str
+) -> None:
+    import psycopg
+
+    def schemas() -> set[str]:
+        with psycopg.connect(postgres_database) as conn:
+            rows = conn.execute("SELECT nspname FROM pg_namespace").fetchall()
+        return {str(row[0]) for row in rows if str(row[0]).startswith("understudy_eval_")}
+
+    before = schemas()
+    code, out, err = run(
+        capsys, "eval", "retrieval", "--beir", str(beir), "--embedder", "none",
+        "--database-url", postgres_database, "--out", str(tmp_path / "out"), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["n_queries"] == 6
+    assert report["keyword"]["ndcg@10"] == 1.0  # each query names its document's one word
+    assert schemas() == before
+
+
+def test_retrieval_on_an_unreachable_database_says_so(
+    capsys: pytest.CaptureFixture[str], beir: Path, tmp_path: Path
+) -> None:
+    url = "postgresql://nobody:secret@127.0.0.1:1/none"
+    code, _, err = run(
+        capsys, "eval", "retrieval", "--beir", str(beir), "--database-url", url,
+        "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert code != 0
+    assert "--database-url" in flat(err)
+    assert "cannotcreateaschema" in flat(err)
+    assert "secret" not in err

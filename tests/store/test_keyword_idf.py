@@ -97,13 +97,13 @@ def test_rare_words_match_and_common_ones_only_score(
     assert min(h.score for h in hits) > max(h.score for h in alone)
 
 
-def test_too_few_rare_matches_let_every_word_match(
+def test_too_few_rare_matches_are_followed_by_common_ones(
     corpus: tuple[PostgresStore, dict[str, list[int]]],
 ) -> None:
     store, ids = corpus
     hits = store.search_text(Principal.person("p0"), "common rare", limit=10)
     found = [h.item_id for h in hits]
-    assert len(found) == 10
+    assert len(found) == len(set(found)) == 10  # the rare chunks are not found twice
     assert set(found[:3]) == set(ids["rare"])  # the rare word outweighs the common one
     assert set(found[3:]) <= set(ids["filler"])
 
@@ -127,3 +127,32 @@ def test_only_common_words_still_match(
     hits = store.search_text(Principal.person("p1"), "common", limit=1000)
     readable = set(ids["secret"]) | set(ids["filler"])
     assert {h.item_id for h in hits} == readable
+
+
+def test_an_index_run_that_adds_many_chunks_analyzes_them(postgres_url: str) -> None:
+    from understudy.brain.indexing import chunk_pending
+
+    store = PostgresStore.open(postgres_url)
+    try:
+        source = store.add_source(Source(kind="files", location="/analyze"))
+        assert source.id is not None
+        store.upsert_person(Person(id="p0", name="p0"))
+        store.put_items(
+            [
+                Item(
+                    source_id=source.id,
+                    external_id=f"i{n}",
+                    kind="document",
+                    timestamp=T0,
+                    readers=frozenset({"person:p0"}),
+                    title="",
+                    body=f"budget review number{n}",
+                )
+                for n in range(50)
+            ]
+        )
+        assert store._lexeme_stats().shares == {}  # never analyzed: no statistics yet
+        assert chunk_pending(store) == 50
+        assert store._lexeme_stats().shares["budget"] == pytest.approx(1.0)
+    finally:
+        store.close()

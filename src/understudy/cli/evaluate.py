@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -199,6 +200,34 @@ def _throwaway_store(keep: Path | None) -> Iterator[Store]:
             store.close()
 
 
+@contextmanager
+def _throwaway_schema(url: str) -> Iterator[Store]:
+    """Open a PostgreSQL store at ``url`` in a schema of its own, dropped after."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from understudy.store.postgres import PostgresStore, redact_url
+
+    schema = f"understudy_eval_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = redact_url(url)
+        raise InputError(f"--database-url {where}: cannot create a schema ({reason})") from None
+    options = f"{conninfo_to_dict(url).get('options') or ''} -csearch_path={schema},public"
+    try:
+        store = PostgresStore.open(make_conninfo(url, options=options.strip()))
+        try:
+            yield store
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
 def _embedder(name: str | None) -> Embedder | None:
     """Return the embedder named (the ``embedding_model`` setting if None); ``none`` for none."""
     from understudy.brain.embeddings import embedder_class
@@ -232,6 +261,11 @@ def eval_retrieval(
     home: Path = typer.Option(
         None, "--home", help="Keep the throwaway store in this empty folder (default: removed)."
     ),
+    database_url: str = typer.Option(
+        None,
+        "--database-url",
+        help="Evaluate on PostgreSQL at this URL instead, in a schema of its own (dropped after).",
+    ),
     out: Path = typer.Option(
         Path("understudy-eval"), "--out", help="Folder for the JSON report and the plot."
     ),
@@ -247,7 +281,10 @@ def eval_retrieval(
 
     collection = load_collection(beir, split)
     embedder = _embedder(embedder_name)
-    with _throwaway_store(home) as store:
+    if database_url and home:
+        raise InputError("give --home (SQLite) or --database-url (PostgreSQL), not both")
+    opened = _throwaway_schema(database_url) if database_url else _throwaway_store(home)
+    with opened as store:
         report = evaluate_retrieval(store, collection, embedder, _progress(as_json))
     written = _save(
         report,

@@ -210,6 +210,12 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
         """Return whether vector searches of ``model`` use the in-process index."""
         return True
 
+    def refresh_text_statistics(self, added: int) -> None:
+        """Bring the statistics keyword ranking reads up to date after ``added`` new chunks.
+
+        SQLite's FTS5 keeps its own (BM25 reads them at each query): nothing to do.
+        """
+
     def vector_hits(self, hits: Sequence[VectorHit]) -> list[SearchHit]:
         """Return the hits of the in-process index with their items (gone chunks dropped)."""
         chunk_items = self._chunk_items([chunk_id for chunk_id, _ in hits])
