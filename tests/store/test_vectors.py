@@ -353,6 +353,15 @@ def test_pgvector_hands_a_narrow_wide_search_to_the_in_process_index(
     handed = _nearest(store, "ann", query)
     assert "m" in store._vectors  # the in-process index was built and used
     assert handed == exact
+    # Hybrid search may then walk it on a thread while the keyword half runs.
+    assert store.vector_search_job(Principal.person("ann"), "m", 20) is None  # a small index
+    monkeypatch.setattr("understudy.store.base.THREADED_SEARCH_ABOVE", 0)
+    job = store.vector_search_job(Principal.person("ann"), "m", 20)
+    assert job is not None
+    assert [h.item_id for h in store.vector_hits(job(query))][:5] == exact
+    # A search pgvector serves has no job: it runs in the database.
+    store.vector_options = IndexOptions("auto", hnsw_above=10**9)
+    assert store.vector_search_job(Principal.person("ann"), "m", 20) is None
 
 
 def test_the_hnsw_beam_is_sized_for_at_least_a_hundred_hits() -> None:

@@ -185,6 +185,12 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
         """
         if not self.searches_in_process(model):
             return None
+        return self._threaded_job(principal, model, limit, where)
+
+    def _threaded_job(
+        self, principal: Principal, model: str, limit: int, where: ItemFilter | None
+    ) -> Callable[[NDArray[np.float32]], list[VectorHit]] | None:
+        """Return the in-process index's search job, or None where the index is small."""
         index = self._live_index(model).current(self._writes)
         if index is None or len(index) < THREADED_SEARCH_ABOVE:
             return None

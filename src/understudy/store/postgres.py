@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,6 +18,7 @@ from understudy.store.base import SearchHit, Store
 from understudy.store.database import Database
 from understudy.store.items import ChunkDraft, ItemFilter
 from understudy.store.sources import redact_url
+from understudy.store.vectors import VectorHit
 
 __all__ = ["PostgresStore", "hnsw_search_width", "redact_url"]
 
@@ -412,6 +413,38 @@ class PostgresStore(Store):
         """
         if self.searches_in_process(model):
             return super().search_vectors(principal, model, vector, limit, where)
+        planned = self._pgvector_plan(principal, model, limit, where)
+        if planned is None:
+            # pgvector's scan cannot reach this share (before 0.8), and ranking
+            # this many readable rows in SQL takes hundreds of milliseconds: the
+            # in-process HNSW index filters as it walks (built once, then saved).
+            return super().search_vectors(principal, model, vector, limit, where)
+        groups, allowed, ef_search = planned
+        hits = self._nearest(groups, model, vector, limit, where, ef_search)
+        if ef_search is not None and len(hits) < min(limit, allowed):
+            # The estimate was off and the scan ran dry: never lose hits to the filter.
+            hits = self._nearest(groups, model, vector, limit, where, None)
+        return hits
+
+    def vector_search_job(
+        self, principal: Principal, model: str, limit: int = 20, where: ItemFilter | None = None
+    ) -> Callable[[NDArray[np.float32]], list[VectorHit]] | None:
+        """As on SQLite, and also where the in-process index serves beside pgvector.
+
+        A search pgvector serves runs in the database on this connection: it
+        has no job, and hybrid search runs its halves one after the other.
+        """
+        if self.searches_in_process(model):
+            return super().vector_search_job(principal, model, limit, where)
+        if self._pgvector_plan(principal, model, limit, where) is not None:
+            return None
+        return self._threaded_job(principal, model, limit, where)
+
+    def _pgvector_plan(
+        self, principal: Principal, model: str, limit: int, where: ItemFilter | None
+    ) -> tuple[Collection[int] | None, float, int | None] | None:
+        """Return how pgvector searches for ``principal`` (reader sets, readable vectors,
+        ``hnsw.ef_search`` or None for exact), or None when the in-process index serves."""
         groups = self.allowed_reader_sets(principal)
         total, allowed = self._readable_vectors(model, groups)
         if where is not None and allowed >= _FILTER_PROBE:
@@ -419,15 +452,8 @@ class PostgresStore(Store):
         iterative = self._pgvector_version() >= (0, 8)
         ef_search = hnsw_search_width(limit, allowed, total, iterative)
         if ef_search is None and allowed > self._index_options().hnsw_above:
-            # pgvector's scan cannot reach this share (before 0.8), and ranking
-            # this many readable rows in SQL takes hundreds of milliseconds: the
-            # in-process HNSW index filters as it walks (built once, then saved).
-            return super().search_vectors(principal, model, vector, limit, where)
-        hits = self._nearest(groups, model, vector, limit, where, ef_search)
-        if ef_search is not None and len(hits) < min(limit, allowed):
-            # The estimate was off and the scan ran dry: never lose hits to the filter.
-            hits = self._nearest(groups, model, vector, limit, where, None)
-        return hits
+            return None
+        return groups, allowed, ef_search
 
     def _nearest(
         self,
