@@ -269,8 +269,11 @@ def test_auto_turns_to_hnsw_above_its_threshold(store: Store) -> None:
 def test_pgvector_scan_width_follows_the_readable_share() -> None:
     from understudy.store.postgres import hnsw_search_width
 
-    assert hnsw_search_width(10, 900_000, 1_000_000, iterative=False) == 100
-    assert hnsw_search_width(20, 200_000, 1_000_000, iterative=False) == 400
+    # 16 rows scanned per readable hit wanted, at least 100.
+    assert hnsw_search_width(10, 900_000, 1_000_000, iterative=False) == 178
+    assert hnsw_search_width(5, 1_000_000, 1_000_000, iterative=False) == 100
+    assert hnsw_search_width(20, 500_000, 1_000_000, iterative=False) == 640
+    assert hnsw_search_width(20, 200_000, 1_000_000, iterative=False) is None
     assert hnsw_search_width(100, 100_000, 1_000_000, iterative=False) is None
     assert hnsw_search_width(10, 3_000, 1_000_000, iterative=False) is None
     assert hnsw_search_width(100, 100_000, 1_000_000, iterative=True) == 100
