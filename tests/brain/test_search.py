@@ -527,7 +527,10 @@ def deployment(
         store.close()
     code, out, err = _run(capsys, "index", "--json")
     assert code == 0, err
-    assert json.loads(out)["model"] == "hash"
+    indexed = json.loads(out)
+    assert indexed["model"] == "hash"
+    # The in-process index serves SQLite, and PostgreSQL without pgvector.
+    assert indexed["vector_index_size"] == indexed["chunks"]
     return corpus
 
 

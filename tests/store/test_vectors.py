@@ -374,3 +374,38 @@ def test_the_hnsw_beam_is_sized_for_at_least_a_hundred_hits() -> None:
     assert search_width(10, 100_000, 1_000_000) == search_width(100, 100_000, 1_000_000) == 4_000
     assert search_width(10, 1_000_000, 1_000_000) == max(EF_MIN, 400)
     assert search_width(10, 1_000, 1_000_000) == EF_MAX
+
+
+def test_preparing_saves_the_index_so_a_new_process_loads_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    store = SQLiteStore.open(home / "understudy.db")
+    store.vector_options = IndexOptions("hnsw", save_above=50)
+    ids = _load(store, 80)
+    vectors = _embed(store, seed=17)
+    assert not _index_files(home)
+    assert store.prepare_vector_search("m") == 80
+    assert _index_files(home)  # saved before any search
+    assert store.prepare_vector_search("other model") == 0
+    query = _vector_of(store, vectors, ids[6])
+    expected = _nearest(store, "ann", query)
+    store.close()
+    reopened = SQLiteStore.open(home / "understudy.db")
+    reopened.vector_options = IndexOptions("hnsw", save_above=50)
+    assert _nearest(reopened, "ann", query) == expected
+    reopened.close()
+
+
+def test_beside_pgvector_the_index_is_prepared_only_above_its_threshold(
+    pgvector_store: Store,
+) -> None:
+    store = pgvector_store
+    _load(store, 60, tag="p")
+    missing = store.chunks_missing_embeddings("m", limit=10_000)
+    drawn = clustered(len(missing), seed=18, dim=384)
+    store.put_embeddings("m", list(zip([d for d, _ in missing], drawn, strict=True)))
+    store.vector_options = IndexOptions("auto", hnsw_above=100)
+    assert store.prepare_vector_search("m") == 0  # pgvector serves every search
+    store.vector_options = IndexOptions("auto", hnsw_above=20)
+    store.__dict__.pop("_vector_counts", None)
+    assert store.prepare_vector_search("m") == 60

@@ -78,16 +78,21 @@ def index(
     missing = store.count_missing_embeddings(embedder.name)
     with progress_bar(f"embedding ({embedder.name})", total=missing, quiet=as_json) as bar:
         embedded = embed_pending(store, embedder, progress=lambda n: bar(n))
+    with progress_bar("preparing the vector index", quiet=as_json):
+        prepared = store.prepare_vector_search(embedder.name)
     data = {
         "items_chunked": chunked,
         "texts_embedded": embedded,
         "chunks": total,
         "model": embedder.name,
+        "vector_index_size": prepared,
     }
     if as_json:
         print_json(data)
     else:
         console.print(f"Chunked {chunked} items, embedded {embedded} texts with {embedder.name}.")
+        if prepared:
+            console.print(f"The vector index holds {prepared} vectors, saved for the next process.")
 
 
 def search(

@@ -430,6 +430,19 @@ class PostgresStore(Store):
             hits = self._nearest(groups, model, vector, limit, where, None)
         return hits
 
+    def prepare_vector_search(self, model: str) -> int:
+        """As on SQLite, and also beside pgvector once there are more vectors than
+        ``hnsw_above``: principals who may read a small share are served by it."""
+        if self.searches_in_process(model):
+            return super().prepare_vector_search(model)
+        total = self._reader_counts(model).total
+        if total <= self._index_options().hnsw_above:
+            return 0
+        live = self._live_index(model)
+        index = live.current(self._writes)
+        live.close()
+        return len(index) if index is not None else 0
+
     def vector_search_job(
         self, principal: Principal, model: str, limit: int = 20, where: ItemFilter | None = None
     ) -> Callable[[NDArray[np.float32]], list[VectorHit]] | None:
