@@ -363,7 +363,7 @@ def test_pgvector_hands_a_narrow_wide_search_to_the_in_process_index(
     assert job is not None
     assert [h.item_id for h in store.vector_hits(job(query))][:5] == exact
     # A search pgvector serves has no job: it runs in the database.
-    store.vector_options = IndexOptions("auto", hnsw_above=10**9)
+    monkeypatch.setattr(postgres, "_FILTER_PROBE", 10**9)  # rank the readable rows in SQL
     assert store.vector_search_job(Principal.person("ann"), "m", 20) is None
 
 
@@ -397,15 +397,16 @@ def test_preparing_saves_the_index_so_a_new_process_loads_it(tmp_path: Path) -> 
 
 
 def test_beside_pgvector_the_index_is_prepared_only_above_its_threshold(
-    pgvector_store: Store,
+    pgvector_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from understudy.store import postgres
+
     store = pgvector_store
     _load(store, 60, tag="p")
     missing = store.chunks_missing_embeddings("m", limit=10_000)
     drawn = clustered(len(missing), seed=18, dim=384)
     store.put_embeddings("m", list(zip([d for d, _ in missing], drawn, strict=True)))
-    store.vector_options = IndexOptions("auto", hnsw_above=100)
-    assert store.prepare_vector_search("m") == 0  # pgvector serves every search
-    store.vector_options = IndexOptions("auto", hnsw_above=20)
+    assert store.prepare_vector_search("m") == 0  # few rows: pgvector serves every search
+    monkeypatch.setattr(postgres, "_FILTER_PROBE", 20)
     store.__dict__.pop("_vector_counts", None)
     assert store.prepare_vector_search("m") == 60

@@ -432,11 +432,11 @@ class PostgresStore(Store):
 
     def prepare_vector_search(self, model: str) -> int:
         """As on SQLite, and also beside pgvector once there are more vectors than
-        ``hnsw_above``: principals who may read a small share are served by it."""
+        ``_FILTER_PROBE``: principals who may read a small share are served by it."""
         if self.searches_in_process(model):
             return super().prepare_vector_search(model)
         total = self._reader_counts(model).total
-        if total <= self._index_options().hnsw_above:
+        if total <= _FILTER_PROBE:
             return 0
         live = self._live_index(model)
         index = live.current(self._writes)
@@ -468,7 +468,9 @@ class PostgresStore(Store):
             allowed = min(allowed, self._filtered_vectors(principal, model, where))
         iterative = self._pgvector_version() >= (0, 8)
         ef_search = hnsw_search_width(limit, allowed, total, iterative)
-        if ef_search is None and allowed > self._index_options().hnsw_above:
+        if ef_search is None and allowed > _FILTER_PROBE:
+            # Ranking more readable rows exactly in SQL costs tens of milliseconds
+            # (9,000 rows at 100k vectors: p95 62 ms); the in-process index filters as it walks.
             return None
         return groups, allowed, ef_search
 
