@@ -225,6 +225,10 @@ class Store(DirectoryTables, SourceTables, ItemTables, HistoryTables, ModelTable
         """
         if not self.searches_in_process(model):
             return 0
+        return self._save_live_index(model)
+
+    def _save_live_index(self, model: str) -> int:
+        """Catch the in-process index of ``model`` up, save it; return its size."""
         live = self._live_index(model)
         index = live.current(self._writes)
         live.close()  # saves what is unsaved

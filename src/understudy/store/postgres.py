@@ -438,10 +438,7 @@ class PostgresStore(Store):
         total = self._reader_counts(model).total
         if total <= _FILTER_PROBE:
             return 0
-        live = self._live_index(model)
-        index = live.current(self._writes)
-        live.close()
-        return len(index) if index is not None else 0
+        return self._save_live_index(model)
 
     def vector_search_job(
         self, principal: Principal, model: str, limit: int = 20, where: ItemFilter | None = None
