@@ -303,6 +303,13 @@ _RELAY = (
 
 _ACTIONS_ASKER = ("CREATE INDEX actions_asker ON actions (requested_by, kind, id)",)
 
+# PostgreSQL keyword ranking's document frequencies: in how many chunks each
+# lexeme is, as last counted (``PostgresStore.count_lexemes``; the empty lexeme,
+# which no word has, holds how many chunks there were).
+_LEXEMES_POSTGRES = (
+    "CREATE TABLE chunk_lexemes (lexeme TEXT PRIMARY KEY, chunks BIGINT NOT NULL)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_directory", _DIRECTORY),
     Migration("0002_items", _ITEMS, sqlite=_FTS_SQLITE, postgres=_FTS_POSTGRES),
@@ -316,6 +323,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0010_fts_reader_principals", (), sqlite=_FTS_PRINCIPALS_SQLITE),
     # An asker's own questions, newest first (``understudy questions``).
     Migration("0011_actions_asker", _ACTIONS_ASKER),
+    Migration("0012_chunk_lexemes", (), postgres=_LEXEMES_POSTGRES),
 )
 
 
