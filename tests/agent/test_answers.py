@@ -6,8 +6,10 @@ import pytest
 
 from tests.agent.acme import NOW, ask, titled
 from understudy.agent import Intent, Origin, Request, Understudy
+from understudy.agent.planning import _owner_knows_more
+from understudy.brain.indexing import chunk_pending
 from understudy.llm import FakeModelServer, Reply, ScriptedCall, get_model
-from understudy.records import Principal
+from understudy.records import Item, Principal, Source
 from understudy.settings import Settings
 from understudy.store import Store
 
@@ -157,3 +159,38 @@ def test_an_understudy_named_by_email_keeps_its_owners_policy(shared_org: Store)
     response = understudy.handle(request)
     assert response.status == "declined"
     assert "Juniper" not in response.text
+
+
+def test_the_owners_copy_of_a_message_the_answer_found_is_not_hidden(org: Store) -> None:
+    """Declining checks messages, not items: every mailbox holds its own copy of one mail."""
+    source = org.add_source(Source(kind="files", location="/copies"))
+    assert source.id is not None
+    both, maya = frozenset({"person:maya", "person:ravi"}), frozenset({"person:maya"})
+    mails = [
+        ("copy-both", both, "<widget@acme.example>", "The zanzibar shipment clears customs."),
+        ("copy-maya", maya, "<widget@acme.example>", "The zanzibar shipment clears customs."),
+        ("pallets", maya, "<pallets@acme.example>", "Pallet costs rose again this quarter."),
+    ]
+    items = [
+        Item(
+            source_id=source.id,
+            external_id=name,
+            kind="email",
+            timestamp=NOW,
+            readers=readers,
+            title="",
+            body=body,
+            metadata={"message_id": message},
+        )
+        for name, readers, message, body in mails
+    ]
+    shared, own_copy, pallets = org.put_items(items).ids
+    chunk_pending(org)
+    understudy = Understudy(org, "maya", Settings.load(), now=NOW)
+    # Maya's own copy of the mail the answer found is the same message: nothing is hidden.
+    assert not _owner_knows_more(understudy, "zanzibar shipment customs", {shared})
+    # Her copy is hidden when the answer found no copy; so is a mail only she may read.
+    assert _owner_knows_more(understudy, "zanzibar shipment customs", set())
+    assert _owner_knows_more(understudy, "pallet costs", {shared, own_copy})
+    assert not _owner_knows_more(understudy, "pallet costs", {pallets})
+    assert not _owner_knows_more(understudy, "quokka", set())  # the owner knows nothing either

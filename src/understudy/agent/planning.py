@@ -45,21 +45,37 @@ def _answer(u: Understudy, request: Request, intent: Intent, context: ToolContex
     citations = _citations(result)
     if citations:
         return u.response(request, intent, result.text, citations=citations, items=result.items)
-    if not request.from_owner:
-        # Decline only when the owner knows more than may be shared: hits that both may read
-        # but that answer nothing are not a reason to say "cannot share".
-        # What both may read is what the ask searched: the same principal, query and scope.
-        # The owner's hits are by keywords: nearest neighbours by meaning exist for any
-        # question, so they would not tell whether the owner knows about this one.
-        shared = set(result.data["answer"].found)
-        owner = Principal.person(u.owner)
-        owner_hits = u.searcher.search(owner, request.text, 3, mode="keyword", snippets=False)
-        hidden = [r for r in owner_hits if r.item.id not in shared]
-        if hidden:
-            return u.decline(
-                request, intent, "what the owner knows about this is not shared with you"
-            )
+    # Decline only when the owner knows more than may be shared: hits that both may read
+    # but that answer nothing are not a reason to say "cannot share".
+    # What both may read is what the ask searched: the same principal, query and scope.
+    # The owner's hits are by keywords: nearest neighbours by meaning exist for any
+    # question, so they would not tell whether the owner knows about this one.
+    found = set(result.data["answer"].found)
+    if not request.from_owner and _owner_knows_more(u, request.text, found):
+        return u.decline(request, intent, "what the owner knows about this is not shared with you")
     return u.response(request, intent, "I found nothing about that.", status="nothing")
+
+
+def _owner_knows_more(u: Understudy, question: str, shared: set[int]) -> bool:
+    """Return whether the owner's three best keyword matches hold a message the answer
+    did not use (copies of one message in several mailboxes count once).
+
+    Only the keyword hits and the heads of their items are read: a ranked search
+    would fetch and score fifty candidates to keep three.
+    """
+    owner = Principal.person(u.owner)
+    found = list(dict.fromkeys(hit.item_id for hit in u.searcher.keyword(owner, question, 10)))
+    if not found:
+        return False
+    heads = {head.id: head for head in u.store.item_heads(owner, [*found, *sorted(shared)])}
+
+    def message(item_id: int) -> str | None:
+        head = heads.get(item_id)
+        return (head.message_id or str(item_id)) if head is not None else None
+
+    told = {message(item_id) for item_id in shared}
+    best = list(dict.fromkeys(m for m in map(message, found) if m is not None))[:3]
+    return any(m not in told for m in best)
 
 
 def _status(u: Understudy, request: Request, intent: Intent, context: ToolContext) -> Response:
