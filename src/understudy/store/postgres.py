@@ -379,14 +379,13 @@ class PostgresStore(Store):
         with self.db.transaction():
             self.db.execute("LOCK TABLE chunk_lexemes IN EXCLUSIVE MODE")
             self.db.execute("DELETE FROM chunk_lexemes")
-            self.db.execute(
+            counted = self.db.execute(
                 "INSERT INTO chunk_lexemes (lexeme, chunks) "
                 "SELECT word, ndoc FROM ts_stat('SELECT tsv FROM chunks')"
-            )
+            ).rowcount
             self.db.execute(
                 "INSERT INTO chunk_lexemes (lexeme, chunks) SELECT '', count(*) FROM chunks"
             )
-            counted = int(self.db.scalar("SELECT count(*) FROM chunk_lexemes") or 1) - 1
         self.__dict__.pop("_lexemes_kept", None)
         return counted
 
