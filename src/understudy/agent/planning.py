@@ -50,9 +50,12 @@ def _answer(u: Understudy, request: Request, intent: Intent, context: ToolContex
     # What both may read is what the ask searched: the same principal, query and scope.
     # The owner's hits are by keywords: nearest neighbours by meaning exist for any
     # question, so they would not tell whether the owner knows about this one.
-    found = set(result.data["answer"].found)
-    if not request.from_owner and _owner_knows_more(u, request.text, found):
-        return u.decline(request, intent, "what the owner knows about this is not shared with you")
+    if not request.from_owner:
+        found = set(result.data["answer"].found)
+        if _owner_knows_more(u, request.text, found):
+            return u.decline(
+                request, intent, "what the owner knows about this is not shared with you"
+            )
     return u.response(request, intent, "I found nothing about that.", status="nothing")
 
 
